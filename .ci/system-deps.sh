@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian programs the tests drive for real. Installs only what is missing (CI runs as root).
+set -euo pipefail
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v mscore3 >/dev/null || need+=(musescore3)
+command -v chromium >/dev/null || need+=(chromium)
+command -v shellcheck >/dev/null || need+=(shellcheck)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system-deps: please install: ${need[*]} (sudo apt-get install ${need[*]})" >&2
+  exit 1
+fi
+echo "system-deps: installing ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

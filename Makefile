@@ -1,0 +1,72 @@
+# Groovesheet: `make run` serves the page and transcribes locally; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SHARED_MODELS ?= ../shared/models
+MODELS_DIR ?= models
+PORT ?= 8080
+STAMP := $(VENV)/.installed
+
+export LOCAL_JOBS_DIR ?= $(CURDIR)/shared-jobs
+export ANNOTEATOR_MODEL_PATH ?= $(CURDIR)/$(MODELS_DIR)/annoteator/complete_network.h5
+export DEMUCS_MODEL_DIR ?= $(CURDIR)/$(MODELS_DIR)/demucs/htdemucs
+
+REQUIREMENTS := shared/requirements.txt api-service/requirements.txt \
+	worker-service/requirements.txt requirements-dev.txt
+
+.PHONY: setup models run api worker test lint transcribe bench eval system-deps clean
+
+# One virtualenv with both services and the test tools; reinstalled only when requirements change.
+setup: $(STAMP)
+$(STAMP): $(REQUIREMENTS) shared/pyproject.toml api-service/pyproject.toml worker-service/pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(foreach r,$(REQUIREMENTS),-r $(r))
+	$(PIP) install -q --no-deps -e shared -e api-service -e worker-service
+	touch $(STAMP)
+
+# Model weights are never committed: copied from ../shared/models here, downloaded with sha256
+# checks in the production image (worker-service/Dockerfile).
+models: setup
+	$(PY) -m groovesheet_worker.model_files --source "$(SHARED_MODELS)" --dest "$(MODELS_DIR)"
+
+run: setup models
+	@echo "Groovesheet: open http://localhost:$(PORT)/ (API docs at /docs). Ctrl-C stops both services."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m groovesheet_worker.main & \
+	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log & \
+	wait
+
+api: setup
+	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log
+
+worker: setup models
+	$(PY) -m groovesheet_worker.main
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup models system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Programs the tests drive for real: ffmpeg, MuseScore 3, Chromium, shellcheck (Debian packages).
+system-deps:
+	@bash .ci/system-deps.sh
+
+transcribe: setup models
+	@test -n "$(IN)" || { echo "usage: make transcribe IN=song.mp3 OUT=dir/"; exit 2; }
+	$(PY) -m groovesheet_worker.cli "$(IN)" --out "$(or $(OUT),out)"
+
+bench: setup models
+	@test -n "$(IN)" || { echo "usage: make bench IN=song.mp3"; exit 2; }
+	$(PY) bench/bench_pipeline.py "$(IN)"
+
+eval: setup models
+	$(PY) bench/eval_mdb.py --data ../shared/eval/mdb-dev --out eval-out
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

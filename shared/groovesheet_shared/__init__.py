@@ -1,0 +1,1 @@
+"""Code shared by the Groovesheet API and worker: the job record, storage, queue, settings, logging."""

@@ -1,0 +1,53 @@
+"""Typed errors with a code and a message meant for a person; the API maps them to HTTP once."""
+
+from __future__ import annotations
+
+
+class GroovesheetError(Exception):
+    """Base error: ``code`` is stable and machine-readable, ``message`` says what to do."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidJobId(GroovesheetError):
+    code = "invalid_job_id"
+
+
+class JobNotFound(GroovesheetError):
+    code = "job_not_found"
+
+
+class OutputNotFound(GroovesheetError):
+    code = "output_not_found"
+
+
+class StorageError(GroovesheetError):
+    """The store could not be read or written; usually transient."""
+
+    code = "storage_error"
+
+
+class QueueError(GroovesheetError):
+    """The queue could not take or give a message; usually transient."""
+
+    code = "queue_error"
+
+
+class TranscriptionError(GroovesheetError):
+    """A job cannot be transcribed.
+
+    ``retryable`` is False for problems with the input itself (undecodable, silent, too long):
+    trying again would fail the same way, so the job is failed and the message acknowledged.
+    """
+
+    code = "transcription_failed"
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable

@@ -1,0 +1,165 @@
+"""The job record stored as ``jobs/{job_id}/metadata.json``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from groovesheet_shared.errors import InvalidJobId
+
+# Output kinds a client can download, and the object names they are stored under.
+OUTPUT_FILES: dict[str, str] = {
+    "musicxml": "output.musicxml",
+    "midi": "output.mid",
+    "json": "events.json",
+}
+OUTPUT_MEDIA_TYPES: dict[str, str] = {
+    "musicxml": "application/vnd.recordare.musicxml+xml",
+    "midi": "audio/midi",
+    "json": "application/json",
+}
+OUTPUT_SUFFIXES: dict[str, str] = {"musicxml": ".musicxml", "midi": ".mid", "json": ".json"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+def parse_job_id(value: str) -> str:
+    """Return the canonical form of a UUID4 job id, or raise InvalidJobId.
+
+    Everything that turns a job id into a path or an object name goes through here first, so a
+    crafted id can never reach outside the jobs folder.
+    """
+    try:
+        parsed = uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidJobId(
+            f"'{str(value)[:64]}' is not a job id. Use the job_id returned by POST /api/v1/transcribe."
+        ) from None
+    if parsed.version != 4 or str(parsed) != value.lower():
+        raise InvalidJobId(
+            f"'{str(value)[:64]}' is not a job id. Use the job_id returned by POST /api/v1/transcribe."
+        )
+    return str(parsed)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+
+
+class JobResult(BaseModel):
+    total_notes: int
+    bpm: float
+    time_signature: str = "4/4"
+    duration_seconds: float
+    notes_per_instrument: dict[str, int] = Field(default_factory=dict)
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class JobOptions(BaseModel):
+    """What the uploader asked for; None means 'estimate it'."""
+
+    title: str | None = None
+    bpm: float | None = None
+    time_signature: str | None = None
+    drums_only: bool = False
+
+
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    job_id: str
+    status: JobStatus = JobStatus.QUEUED
+    progress: Percent = 0
+    stage: str = "queued"
+    message: str = "Waiting for a worker"
+    filename: str
+    content_type: str
+    size_bytes: int
+    input_name: str
+    owner: str | None = None
+    options: JobOptions = Field(default_factory=JobOptions)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    attempts: int = 0
+    worker: str | None = None
+    result: JobResult | None = None
+    error: JobError | None = None
+
+    @field_validator("job_id")
+    @classmethod
+    def _valid_job_id(cls, value: str) -> str:
+        return parse_job_id(value)
+
+    # --- state changes: each returns a new Job so callers can use them inside JobStore.update
+    def _changed(self, **fields: object) -> Job:
+        return self.model_copy(update={**fields, "updated_at": utc_now()})
+
+    def started(self, worker: str) -> Job:
+        return self._changed(
+            status=JobStatus.PROCESSING,
+            progress=30,
+            stage="started",
+            message="Transcription started",
+            started_at=utc_now(),
+            attempts=self.attempts + 1,
+            worker=worker,
+            error=None,
+        )
+
+    def progressed(self, percent: int, stage: str, message: str) -> Job:
+        # Progress never goes backwards for the person watching the bar.
+        return self._changed(progress=max(self.progress, percent), stage=stage, message=message)
+
+    def completed(self, result: JobResult) -> Job:
+        return self._changed(
+            status=JobStatus.COMPLETED,
+            progress=100,
+            stage="completed",
+            message="Your drum sheet music is ready",
+            completed_at=utc_now(),
+            result=result,
+            error=None,
+        )
+
+    def failed(self, code: str, message: str) -> Job:
+        return self._changed(
+            status=JobStatus.FAILED,
+            stage="failed",
+            message=message,
+            completed_at=utc_now(),
+            error=JobError(code=code, message=message),
+        )
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> Job:
+        return cls.model_validate_json(data)

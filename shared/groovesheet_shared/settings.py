@@ -1,0 +1,32 @@
+"""Settings both services read from the environment, with the names the seeds use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Storage, queue and logging settings; each service's Settings extends this one class."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # Storage and queue: local folders by default, GCS + Pub/Sub with USE_CLOUD_STORAGE=true.
+    use_cloud_storage: bool = False
+    local_jobs_dir: Path = Path("shared-jobs")
+    local_queue_dir: Path | None = Field(
+        default=None, description="Local queue folder; defaults to LOCAL_JOBS_DIR/queue"
+    )
+    gcs_bucket_name: str = "groovesheet-jobs"
+    gcp_project: str | None = None
+    worker_topic: str = "groovesheet-worker-tasks"
+    worker_subscription: str = "groovesheet-worker-tasks-sub"
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", description="json (Cloud Logging) or text")
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.local_queue_dir or self.local_jobs_dir / "queue"

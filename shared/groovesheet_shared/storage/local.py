@@ -1,0 +1,128 @@
+"""JobStore on a local folder: the embedded default (``./shared-jobs``)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
+from groovesheet_shared.jobs import Job, parse_job_id
+from groovesheet_shared.storage.base import JobChange, JobStore
+
+METADATA = "metadata.json"
+_LOCK = ".lock"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write then rename, so a reader never sees a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_copy(source: Path, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class LocalJobStore(JobStore):
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.jobs_dir = self.root / "jobs"
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def job_dir(self, job_id: str) -> Path:
+        # parse_job_id only lets a canonical UUID through: no '/', no '..'.
+        return self.jobs_dir / parse_job_id(job_id)
+
+    def _existing_job_dir(self, job_id: str) -> Path:
+        directory = self.job_dir(job_id)
+        if not (directory / METADATA).is_file():
+            raise JobNotFound(f"There is no job {job_id}. Check the job_id, or upload the song again.")
+        return directory
+
+    @contextlib.contextmanager
+    def _locked(self, directory: Path) -> Iterator[None]:
+        with open(directory / _LOCK, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def create(self, job: Job, input_file: Path) -> None:
+        directory = self.job_dir(job.job_id)
+        try:
+            directory.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise StorageError(f"Job {job.job_id} already exists") from None
+        try:
+            atomic_copy(Path(input_file), directory / job.input_name)
+            atomic_write_bytes(directory / METADATA, job.to_json().encode())
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+
+    def get(self, job_id: str) -> Job:
+        directory = self._existing_job_dir(job_id)
+        return Job.from_json((directory / METADATA).read_bytes())
+
+    def update(self, job_id: str, change: JobChange) -> Job:
+        directory = self._existing_job_dir(job_id)
+        with self._locked(directory):
+            current = Job.from_json((directory / METADATA).read_bytes())
+            new = change(current)
+            if new is None:
+                return current
+            atomic_write_bytes(directory / METADATA, new.to_json().encode())
+            return new
+
+    def fetch_input(self, job_id: str, destination: Path) -> Path:
+        job = self.get(job_id)
+        target = Path(destination) / job.input_name
+        shutil.copyfile(self.job_dir(job_id) / job.input_name, target)
+        return target
+
+    def save_output(self, job_id: str, name: str, source: Path) -> None:
+        directory = self._existing_job_dir(job_id)
+        atomic_copy(Path(source), directory / _safe_name(name))
+
+    def read_output(self, job_id: str, name: str) -> bytes:
+        path = self._existing_job_dir(job_id) / _safe_name(name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise OutputNotFound(f"Job {job_id} has no {name}") from None
+
+    def delete(self, job_id: str) -> None:
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+
+def _safe_name(name: str) -> str:
+    if not name or "/" in name or name.startswith(".") or name == METADATA:
+        raise ValueError(f"Not an output name: {name!r}")
+    return name

@@ -1,0 +1,1 @@
+"""Groovesheet worker: takes queued jobs and turns songs into drum sheet music."""

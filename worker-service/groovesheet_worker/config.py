@@ -1,0 +1,38 @@
+"""The worker's one settings object, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+
+from groovesheet_shared.settings import CommonSettings
+
+
+class WorkerSettings(CommonSettings):
+    # Models: loaded once per process from local files, never from the network at run time.
+    annoteator_model_path: Path = Path("models/annoteator/complete_network.h5")
+    demucs_model: str = "htdemucs"
+    demucs_model_dir: Path = Path("models/demucs/htdemucs")
+    demucs_device: str = "cpu"
+    demucs_num_workers: int = Field(default=1, ge=0)
+    demucs_shifts: int = Field(default=1, ge=0)
+    demucs_overlap: float = Field(default=0.25, ge=0.0, lt=1.0)
+    omp_num_threads: int | None = Field(default=None, ge=1)
+
+    max_duration_seconds: float = Field(default=900, gt=0)
+
+    # Health endpoint for Cloud Run, and the job loop.
+    port: int = 8080
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    poll_seconds: float = Field(default=2.0, gt=0)
+    max_lease_seconds: int = Field(default=3600, gt=0)
+    work_dir: Path | None = None
+
+
+@lru_cache
+def get_settings() -> WorkerSettings:
+    return WorkerSettings()
