@@ -28,6 +28,7 @@ class ReceivedUpload:
     filename: str | None = None
     declared_type: str | None = None
     size_bytes: int = 0
+    misplaced_file_field: str | None = None
 
 
 def _too_large(max_bytes: int) -> ApiError:
@@ -52,9 +53,10 @@ class _UploadSink:
         self._name: str | None = None
         self._value = bytearray()
         self._file: object | None = None
+        self._skip = False
 
     def on_part_begin(self) -> None:
-        self._headers, self._name, self._value = {}, None, bytearray()
+        self._headers, self._name, self._value, self._skip = {}, None, bytearray(), False
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
@@ -71,7 +73,11 @@ class _UploadSink:
         name = params.get(b"name")
         self._name = name.decode("utf-8", "replace") if name is not None else None
         filename = params.get(b"filename")
-        if self._name == FILE_FIELD and filename is not None:
+        if filename is not None and self._name != FILE_FIELD:
+            # A file in another field: remember it for a helpful error, do not keep its bytes.
+            self.result.misplaced_file_field = self._name
+            self._skip = True
+        elif self._name == FILE_FIELD and filename is not None:
             if self.result.path is not None:
                 raise ApiError(400, "too_many_files", "Upload one song per request, in the field 'file'.")
             self.result.filename = filename.decode("utf-8", "replace")
@@ -80,6 +86,8 @@ class _UploadSink:
             self._file = open(self.destination, "wb")  # noqa: SIM115 - closed in on_part_end/close
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._skip:
+            return
         if self._file is not None:
             self.result.size_bytes += end - start
             if self.result.size_bytes > self.max_bytes:
@@ -91,6 +99,8 @@ class _UploadSink:
                 raise ApiError(400, "field_too_large", f"The form field '{self._name}' is too long.")
 
     def on_part_end(self) -> None:
+        if self._skip:
+            return
         if self._file is not None:
             self._file.close()  # type: ignore[attr-defined]
             self._file = None

@@ -86,8 +86,9 @@ async def transcribe(
     with tempfile.TemporaryDirectory(prefix="groovesheet-upload-") as staging:
         received = await receive_upload(request, Path(staging) / "upload", settings.max_upload_bytes)
         if received.path is None:
+            sent_as = f" (it was sent as '{received.misplaced_file_field}')" if received.misplaced_file_field else ""
             raise ApiError(
-                422, "missing_file", f"Attach the song in the form field 'file' ({SUPPORTED})."
+                422, "missing_file", f"Attach the song in the form field 'file'{sent_as}: {SUPPORTED}."
             )
         filename = Path(received.filename or "song").name or "song"
         options = parse_options(received.fields, filename)

@@ -1,0 +1,1 @@
+"""Fixtures used across the test suite."""

@@ -1,0 +1,189 @@
+"""The job runner: claim a queued job, run the pipeline, store the outputs, settle the job.
+
+A job always ends ``completed`` or ``failed`` with a reason; a message is acknowledged only once
+the outputs and the final metadata are stored, so a worker that dies mid-job leaves the message to
+be delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from groovesheet_shared.errors import GroovesheetError, JobNotFound, TranscriptionError
+from groovesheet_shared.jobs import Job, JobStatus
+from groovesheet_shared.logging import job_context
+from groovesheet_shared.queue import JobQueue, QueueMessage
+from groovesheet_shared.storage import JobStore
+from groovesheet_worker.config import WorkerSettings
+from groovesheet_worker.health import WorkerHealth
+from groovesheet_worker.transcription import CHECKPOINTS, Pipeline, ProgressCallback
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED_ERROR = (
+    "Something unexpected stopped the transcription. It has been logged for us to fix; "
+    "please try uploading the song again."
+)
+
+
+class WorkerShutdown(BaseException):
+    """Raised into the job in hand when the worker must stop (SIGTERM): give the job back."""
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: JobStore,
+        queue: JobQueue,
+        pipeline: Pipeline,
+        settings: WorkerSettings,
+        health: WorkerHealth | None = None,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.pipeline = pipeline
+        self.settings = settings
+        self.health = health or WorkerHealth()
+        self.stop = threading.Event()
+
+    # --- the loop
+    def run_forever(self) -> None:
+        logger.info("worker ready", extra={"worker_id": self.settings.worker_id})
+        last_sweep = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() - last_sweep > 30:
+                self._requeue_abandoned()
+                last_sweep = time.monotonic()
+            self.health.beat()
+            message = self.queue.claim(timeout=self.settings.poll_seconds)
+            if message is not None:
+                self.handle(message)
+        logger.info("worker stopped")
+
+    def _requeue_abandoned(self) -> None:
+        requeue = getattr(self.queue, "requeue_abandoned", None)
+        if requeue is not None and (count := requeue()):
+            logger.warning("put back jobs left by a worker that died", extra={"count": count})
+
+    # --- one message
+    def handle(self, message: QueueMessage) -> None:
+        with job_context(message.job_id):
+            try:
+                self._handle(message)
+            except WorkerShutdown:
+                self._give_back(message)
+                raise
+
+    def _handle(self, message: QueueMessage) -> None:
+        try:
+            job = self.store.get(message.job_id)
+        except JobNotFound:
+            logger.warning("message for a job that does not exist; dropping it")
+            self.queue.ack(message)
+            return
+        if job.status.is_final:
+            logger.info("job already %s; acknowledging the repeat delivery", job.status.value)
+            self.queue.ack(message)
+            return
+        if job.status is JobStatus.PROCESSING:
+            logger.warning("job was left processing by another worker; running it again")
+
+        self.health.beat(job.job_id)
+        started = time.monotonic()
+        try:
+            job = self.store.update(job.job_id, lambda j: j.started(self.settings.worker_id))
+            self._run(job)
+        except WorkerShutdown:
+            raise
+        except TranscriptionError as exc:
+            if exc.retryable and message.delivery_attempt < self.settings.max_attempts:
+                self._retry_later(message, exc)
+                return
+            self._fail(message, exc.code, exc.message)
+            return
+        except GroovesheetError as exc:  # storage or queue trouble: transient by nature
+            if message.delivery_attempt < self.settings.max_attempts:
+                self._retry_later(message, exc)
+                return
+            self._fail(message, exc.code, "The transcription kept failing on our side; please try again later.")
+            return
+        except Exception:
+            logger.exception("pipeline crashed")
+            self._fail(message, "internal_error", UNEXPECTED_ERROR)
+            return
+        self.queue.ack(message)
+        self.health.finished(ok=True)
+        logger.info("job completed", extra={"seconds": round(time.monotonic() - started, 1)})
+
+    def _run(self, job: Job) -> None:
+        work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job.job_id}-", dir=self.settings.work_dir))
+        try:
+            audio_path = self.store.fetch_input(job.job_id, work_dir)
+            output = self.pipeline(audio_path, job.options, work_dir, self._progress_writer(job.job_id))
+            # Outputs first, then the 'completed' state: a reader that sees completed finds them.
+            for name, path in output.files.items():
+                self.store.save_output(job.job_id, name, path)
+            self.store.update(job.job_id, lambda j: j.completed(output.result))
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _progress_writer(self, job_id: str) -> ProgressCallback:
+        def progress(percent: int, stage: str, message: str) -> None:
+            if self.stop.is_set():
+                raise WorkerShutdown()
+            self.store.update(job_id, lambda j: j.progressed(percent, stage, message))
+            self.health.beat(job_id)
+            logger.info("progress %d%% %s", percent, stage, extra={"progress": percent, "stage": stage})
+
+        return progress
+
+    # --- settling
+    def _fail(self, message: QueueMessage, code: str, text: str) -> None:
+        logger.error("job failed: %s", text, extra={"error_code": code})
+        try:
+            self.store.update(message.job_id, lambda j: j.failed(code, text))
+        except GroovesheetError:
+            logger.exception("could not record the failure; the message will come back")
+            self.queue.nack(message)
+            self.health.finished(ok=False)
+            return
+        self.queue.ack(message)
+        self.health.finished(ok=False)
+
+    def _retry_later(self, message: QueueMessage, exc: GroovesheetError) -> None:
+        attempt = message.delivery_attempt
+        logger.warning(
+            "temporary failure, job goes back to the queue: %s",
+            exc.message,
+            extra={"error_code": exc.code, "attempt": attempt},
+        )
+        note = f"A temporary problem interrupted the transcription; retrying (attempt {attempt + 1})."
+        self._requeue_job(message, note)
+        self.queue.nack(message)
+        self.health.finished(ok=False)
+
+    def _give_back(self, message: QueueMessage) -> None:
+        logger.warning("shutting down with a job in hand; giving it back to the queue")
+        self._requeue_job(message, "The worker restarted; your job will continue shortly.")
+        self.queue.nack(message)
+
+    def _requeue_job(self, message: QueueMessage, note: str) -> None:
+        def back_to_queue(job: Job) -> Job | None:
+            if job.status.is_final:
+                return None
+            return job.model_copy(
+                update={"status": JobStatus.QUEUED, "stage": "queued", "message": note, "progress": 0}
+            )
+
+        try:
+            self.store.update(message.job_id, back_to_queue)
+        except GroovesheetError:
+            logger.exception("could not mark the job queued again")
+
+
+__all__ = ["CHECKPOINTS", "JobRunner", "WorkerShutdown"]
