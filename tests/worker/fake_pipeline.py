@@ -1,0 +1,41 @@
+"""A small pipeline for runner tests: writes the three outputs and reports every checkpoint.
+
+The real pipeline plugs into the same call (groovesheet_worker.transcription.Pipeline).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from groovesheet_shared.jobs import JobOptions, JobResult
+from groovesheet_worker.transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
+
+PIPELINE_STAGES = [s for s in CHECKPOINTS if s not in ("started", "completed")]
+
+
+class FakePipeline:
+    def __init__(self, seconds_per_stage: float = 0.0, log: Path | None = None) -> None:
+        self.seconds_per_stage = seconds_per_stage
+        self.log = log
+        self.calls: list[Path] = []
+
+    def __call__(
+        self, audio_path: Path, options: JobOptions, work_dir: Path, progress: ProgressCallback
+    ) -> PipelineOutput:
+        self.calls.append(audio_path)
+        if self.log is not None:
+            # O_APPEND writes of one short line are atomic, so several processes can share the log.
+            with open(self.log, "a") as handle:
+                handle.write(f"{work_dir.name.split('-', 1)[1][:36]} {os.getpid()}\n")
+        for stage in PIPELINE_STAGES:
+            time.sleep(self.seconds_per_stage)
+            percent, message = CHECKPOINTS[stage]
+            progress(percent, stage, message)
+        files = {}
+        for name, text in (("output.musicxml", "<score-partwise/>"), ("output.mid", "MThd"), ("events.json", "{}")):
+            files[name] = work_dir / name
+            files[name].write_text(text)
+        result = JobResult(total_notes=1, bpm=120.0, duration_seconds=audio_path.stat().st_size / 1e5)
+        return PipelineOutput(files=files, result=result)

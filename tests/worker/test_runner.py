@@ -1,0 +1,182 @@
+"""The job runner: every job ends completed or failed, messages are acked only when settled."""
+
+from __future__ import annotations
+
+import pytest
+
+from groovesheet_shared.errors import StorageError, TranscriptionError
+from groovesheet_shared.jobs import JobResult
+from groovesheet_worker.runner import JobRunner, WorkerShutdown
+from groovesheet_worker.transcription import CHECKPOINTS
+from tests.worker.conftest import add_job
+from tests.worker.fake_pipeline import FakePipeline
+
+
+class RecordingStore:
+    """Wraps the real store to watch every state the job passes through."""
+
+    def __init__(self, store):
+        self._store = store
+        self.states: list[tuple[str, int, str]] = []
+
+    def update(self, job_id, change):
+        job = self._store.update(job_id, change)
+        self.states.append((job.status.value, job.progress, job.stage))
+        return job
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def run_one(runner: JobRunner, queue) -> None:
+    message = queue.claim(timeout=1)
+    assert message is not None
+    runner.handle(message)
+
+
+def test_job_moves_through_every_checkpoint_to_completed(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    recording = RecordingStore(store)
+    runner = JobRunner(recording, queue, FakePipeline(), settings)
+    run_one(runner, queue)
+
+    job = store.get(job_id)
+    assert job.status == "completed"
+    assert job.progress == 100
+    assert job.result is not None and job.result.total_notes == 1
+    assert job.completed_at is not None and job.attempts == 1
+    assert [p for _, p, _ in recording.states] == [p for p, _ in CHECKPOINTS.values()]
+    assert recording.states[0][0] == "processing"
+    assert store.read_output(job_id, "output.musicxml") == b"<score-partwise/>"
+    assert store.read_output(job_id, "events.json") == b"{}"
+    assert queue.pending_count() == 0
+    assert list(queue.claimed.iterdir()) == []
+
+
+def test_crash_inside_the_pipeline_marks_the_job_failed(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+
+    def crashing(audio_path, options, work_dir, progress):
+        progress(35, "separating", "Separating")
+        raise ZeroDivisionError("bug")
+
+    run_one(JobRunner(store, queue, crashing, settings), queue)
+
+    job = store.get(job_id)
+    assert job.status == "failed"
+    assert job.error is not None and job.error.code == "internal_error"
+    assert "try uploading" in job.error.message
+    assert queue.pending_count() == 0  # acked: a bug would fail the same way again
+
+
+def test_bad_input_fails_for_good_with_its_reason(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+
+    def silent(*_):
+        raise TranscriptionError("The song is silent: there are no drums to write down.", code="silent_audio")
+
+    run_one(JobRunner(store, queue, silent, settings), queue)
+    job = store.get(job_id)
+    assert job.status == "failed"
+    assert job.error.code == "silent_audio"
+    assert job.message == "The song is silent: there are no drums to write down."
+    assert queue.pending_count() == 0
+
+
+def test_transient_failure_is_retried_then_failed(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    calls = []
+
+    def flaky(*_):
+        calls.append(1)
+        raise StorageError("bucket hiccup")
+
+    runner = JobRunner(store, queue, flaky, settings.model_copy(update={"max_attempts": 3}))
+    run_one(runner, queue)
+    assert store.get(job_id).status == "queued"
+    assert "retrying" in store.get(job_id).message
+    run_one(runner, queue)
+    run_one(runner, queue)
+    job = store.get(job_id)
+    assert len(calls) == 3
+    assert job.status == "failed"
+    assert job.error.code == "storage_error"
+    assert queue.pending_count() == 0
+
+
+def test_retryable_transcription_error_then_success(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    pipeline = FakePipeline()
+    attempts = []
+
+    def once_flaky(audio_path, options, work_dir, progress):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise TranscriptionError("separation ran out of memory", code="separation_failed", retryable=True)
+        return pipeline(audio_path, options, work_dir, progress)
+
+    runner = JobRunner(store, queue, once_flaky, settings)
+    run_one(runner, queue)
+    run_one(runner, queue)
+    job = store.get(job_id)
+    assert job.status == "completed"
+    assert job.attempts == 2
+
+
+def test_repeat_delivery_of_a_completed_job_does_no_work(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    store.update(job_id, lambda j: j.started("w").completed(JobResult(total_notes=5, bpm=100, duration_seconds=3)))
+    pipeline = FakePipeline()
+    run_one(JobRunner(store, queue, pipeline, settings), queue)
+    assert pipeline.calls == []
+    assert store.get(job_id).result.total_notes == 5
+    assert queue.pending_count() == 0
+
+
+def test_job_left_processing_by_a_dead_worker_is_run_again(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    store.update(job_id, lambda j: j.started("dead-worker").progressed(55, "separated", "Drums separated"))
+    run_one(JobRunner(store, queue, FakePipeline(), settings), queue)
+    job = store.get(job_id)
+    assert job.status == "completed"
+    assert job.attempts == 2
+    assert job.worker == "test-worker"
+
+
+def test_message_for_a_missing_job_is_dropped(store, queue, settings):
+    queue.publish("3f0b9a8e-6c1d-4b2a-9f3e-2d1c0b9a8e7f")
+    pipeline = FakePipeline()
+    run_one(JobRunner(store, queue, pipeline, settings), queue)
+    assert pipeline.calls == [] and queue.pending_count() == 0
+
+
+def test_shutdown_mid_job_gives_the_job_back(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    runner = JobRunner(store, queue, FakePipeline(), settings)
+    runner.stop.set()  # as SIGTERM would: the next progress report stops the job
+    message = queue.claim(timeout=1)
+    with pytest.raises(WorkerShutdown):
+        runner.handle(message)
+    job = store.get(job_id)
+    assert job.status == "queued"
+    assert queue.pending_count() == 1
+    assert queue.claim(timeout=1).delivery_attempt == 2
+
+
+def test_run_forever_processes_until_stopped(store, queue, settings, tmp_path):
+    job_ids = [add_job(store, queue, tmp_path) for _ in range(3)]
+    pipeline = FakePipeline()
+    runner = JobRunner(store, queue, pipeline, settings)
+
+    original_claim = queue.claim
+
+    def claim_then_stop_when_empty(timeout):
+        message = original_claim(timeout)
+        if message is None:
+            runner.stop.set()
+        return message
+
+    queue.claim = claim_then_stop_when_empty
+    runner.run_forever()
+    assert [store.get(j).status for j in job_ids] == ["completed"] * 3
+    assert runner.health.jobs_completed == 3
