@@ -28,11 +28,15 @@ def test_new_ids_are_uuid4():
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "abc", "../etc/passwd", str(uuid.uuid1()), "3F0B9A8E-6C1D-4B2A-9F3E-2D1C0B9A8E7F", "{3f0b9a8e-6c1d-4b2a-9f3e-2d1c0b9a8e7f}"],
+    ["", "abc", "../etc/passwd", str(uuid.uuid1()), "{3f0b9a8e-6c1d-4b2a-9f3e-2d1c0b9a8e7f}"],
 )
 def test_only_canonical_uuid4_ids_pass(bad):
     with pytest.raises(InvalidJobId):
         parse_job_id(bad)
+
+
+def test_ids_are_case_insensitive_and_canonicalised():
+    assert parse_job_id("3F0B9A8E-6C1D-4B2A-9F3E-2D1C0B9A8E7F") == "3f0b9a8e-6c1d-4b2a-9f3e-2d1c0b9a8e7f"
 
 
 def test_lifecycle_and_json_round_trip():
