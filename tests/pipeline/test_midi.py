@@ -1,0 +1,103 @@
+"""The MIDI file read back with mido."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+
+from groovesheet_worker.pipeline.midi import TICKS_PER_QUARTER, velocity_for, write_midi
+from groovesheet_worker.pipeline.quantize import place_hits
+from groovesheet_worker.pipeline.types import Hit, TempoGrid
+
+
+def grid_for(bpm: float = 100.0, beats_per_bar: int = 4, beat_unit: int = 4, start: float = 0.3) -> TempoGrid:
+    beat = 60.0 / bpm / (3 if beat_unit == 8 and beats_per_bar % 3 == 0 else 1)
+    beats = tuple(start + (i - 4) * beat for i in range(48))
+    return TempoGrid(bpm=bpm, beats=beats, downbeat=4, beats_per_bar=beats_per_bar, beat_unit=beat_unit)
+
+
+def read(path: Path) -> tuple[list[tuple[int, mido.Message]], list[mido.MetaMessage]]:
+    midi = mido.MidiFile(path)
+    notes, metas, now = [], [], 0
+    for message in mido.merge_tracks(midi.tracks):
+        now += message.time
+        if message.is_meta:
+            metas.append(message)
+        elif message.type == "note_on" and message.velocity > 0:
+            notes.append((now, message))
+    return notes, metas
+
+
+def test_drums_on_channel_ten_with_gm_numbers_tempo_and_meter(tmp_path: Path) -> None:
+    grid = grid_for()
+    beat = 0.6
+    hits = [
+        Hit(0.3, "kick", 1.0),
+        Hit(0.3, "crash", 0.9),
+        Hit(0.3 + beat, "snare", 0.5),
+        Hit(0.3 + 1.5 * beat, "hihat", 0.0),
+    ]
+    hits += [Hit(0.3 + 2 * beat, "ride", 0.7), Hit(0.3 + 3 * beat, "tom", 0.7)]
+    write_midi(place_hits(hits, grid), grid, tmp_path / "out.mid")
+    notes, metas = read(tmp_path / "out.mid")
+    assert {m.channel for _, m in notes} == {9}
+    assert sorted((t, m.note) for t, m in notes) == [
+        (0, 36),
+        (0, 49),
+        (480, 38),
+        (720, 42),
+        (960, 51),
+        (1440, 47),
+    ]
+    tempo = next(m for m in metas if m.type == "set_tempo")
+    assert mido.tempo2bpm(tempo.tempo) == pytest.approx(100.0, abs=0.01)
+    meter = next(m for m in metas if m.type == "time_signature")
+    assert (meter.numerator, meter.denominator) == (4, 4)
+    velocities = {m.note: m.velocity for _, m in notes}
+    assert velocities[36] == 127 and velocities[42] == 40
+    assert 40 < velocities[38] < velocities[49] < 127
+
+
+def test_notes_keep_the_players_timing_inside_the_beat(tmp_path: Path) -> None:
+    """MIDI holds the original time mapped through the grid, not the quantized slot."""
+    grid = grid_for()
+    laid_back = Hit(0.3 + 0.6 + 0.03, "snare", 0.8)  # 30 ms behind beat 2 = 24 ticks at 100 BPM
+    write_midi(place_hits([laid_back], grid), grid, tmp_path / "late.mid")
+    notes, _ = read(tmp_path / "late.mid")
+    assert notes[0][0] == TICKS_PER_QUARTER + 24
+
+
+def test_every_note_is_released_and_repeats_are_not_cut(tmp_path: Path) -> None:
+    grid = grid_for()
+    hits = [Hit(0.3 + k * 0.15, "hihat", 0.6) for k in range(16)]
+    write_midi(place_hits(hits, grid), grid, tmp_path / "hats.mid")
+    midi = mido.MidiFile(tmp_path / "hats.mid")
+    ons = offs = 0
+    sounding = 0
+    for message in midi.tracks[0]:
+        if message.type == "note_on" and message.velocity > 0:
+            assert sounding == 0  # the previous hi-hat was released first
+            sounding += 1
+            ons += 1
+        elif message.type == "note_off" or (message.type == "note_on" and message.velocity == 0):
+            sounding -= 1
+            offs += 1
+    assert ons == offs == 16
+
+
+def test_six_eight_tempo_is_in_quarters(tmp_path: Path) -> None:
+    grid = grid_for(bpm=60.0, beats_per_bar=6, beat_unit=8)  # dotted quarter 60 = quarter 90
+    write_midi(place_hits([Hit(0.3, "kick", 0.8)], grid), grid, tmp_path / "68.mid")
+    _, metas = read(tmp_path / "68.mid")
+    assert mido.tempo2bpm(next(m for m in metas if m.type == "set_tempo").tempo) == pytest.approx(
+        90.0, abs=0.01
+    )
+    meter = next(m for m in metas if m.type == "time_signature")
+    assert (meter.numerator, meter.denominator) == (6, 8)
+
+
+def test_velocity_range() -> None:
+    assert velocity_for(0.0) == 40 and velocity_for(1.0) == 127 and velocity_for(7.0) == 127
+    assert velocity_for(0.5) == 84

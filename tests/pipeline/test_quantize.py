@@ -1,0 +1,108 @@
+"""Quantizing hits to 16ths or 8th-note triplets on an even grid."""
+
+from __future__ import annotations
+
+import pytest
+
+from groovesheet_worker.pipeline.quantize import locate_hits, place_hits
+from groovesheet_worker.pipeline.types import Hit, TempoGrid
+
+BEAT = 0.5  # 120 BPM
+
+
+def even_grid(beats_per_bar: int = 4, beat_unit: int = 4, start: float = 1.0, count: int = 40) -> TempoGrid:
+    """Beats every half second; bar 1 starts at ``start`` (two beats of lead-in before it)."""
+    beats = tuple(start - 2 * BEAT + i * BEAT for i in range(count))
+    bpm = 120.0 / (3 if beat_unit == 8 and beats_per_bar % 3 == 0 else 1)
+    return TempoGrid(bpm=bpm, beats=beats, downbeat=2, beats_per_bar=beats_per_bar, beat_unit=beat_unit)
+
+
+def where(placed) -> list[tuple[int, int, int, int, str]]:
+    return [(p.bar, p.beat, p.division, p.slot, p.hit.instrument) for p in placed]
+
+
+def test_sixteenths_with_human_timing() -> None:
+    grid = even_grid()
+    hits = [
+        Hit(1.0 + k * BEAT / 4 + jitter, "hihat", 0.8)
+        for k, jitter in enumerate((0.01, -0.012, 0.008, -0.01))
+    ]
+    assert where(place_hits(hits, grid)) == [(1, 1, 4, k, "hihat") for k in range(4)]
+
+
+def test_triplets_win_when_they_fit_better() -> None:
+    grid = even_grid()
+    hits = [Hit(1.5 + k * BEAT / 3 + 0.005, "snare", 0.9) for k in range(3)]
+    assert where(place_hits(hits, grid)) == [(1, 2, 3, k, "snare") for k in range(3)]
+
+
+def test_the_choice_is_per_beat() -> None:
+    grid = even_grid()
+    sixteenths = [Hit(1.0 + k * BEAT / 4, "hihat", 0.6) for k in range(4)]
+    triplets = [Hit(1.5 + k * BEAT / 3, "tom", 0.6) for k in range(3)]
+    placed = place_hits(sixteenths + triplets, grid)
+    assert {(p.beat, p.division) for p in placed} == {(1, 4), (2, 3)}
+
+
+def test_ties_go_to_sixteenths() -> None:
+    grid = even_grid()
+    hits = [Hit(1.0, "kick", 0.9), Hit(1.5, "snare", 0.9)]  # on the beats only: both grids fit exactly
+    assert [p.division for p in place_hits(hits, grid)] == [4, 4]
+
+
+def test_bar_and_beat_numbers() -> None:
+    grid = even_grid()
+    hits = [Hit(1.0 + 4 * BEAT, "kick", 0.9), Hit(1.0 + 7 * BEAT + BEAT / 2, "snare", 0.9)]
+    assert where(place_hits(hits, grid)) == [(2, 1, 4, 0, "kick"), (2, 4, 4, 2, "snare")]
+    assert place_hits(hits, grid)[1].beat_position == 4.5
+
+
+def test_late_hit_rounds_onto_the_next_beat() -> None:
+    grid = even_grid()
+    hits = [Hit(1.0 + 3 * BEAT - 0.02, "snare", 0.9)]  # a hair before beat 4
+    assert where(place_hits(hits, grid)) == [(1, 4, 4, 0, "snare")]
+    last_of_bar = [Hit(1.0 + 4 * BEAT - 0.02, "crash", 0.9)]
+    assert where(place_hits(last_of_bar, grid)) == [(2, 1, 4, 0, "crash")]
+
+
+def test_flams_merge_keeping_the_most_confident_hit() -> None:
+    grid = even_grid()
+    soft, loud = Hit(1.5 - 0.015, "snare", 0.4), Hit(1.5 + 0.01, "snare", 0.95)
+    kick = Hit(1.5, "kick", 0.7)
+    placed = place_hits([soft, loud, kick], grid)
+    assert len(placed) == 2
+    snare = next(p for p in placed if p.hit.instrument == "snare")
+    assert snare.hit is loud
+    # Before merging, every hit still has its place.
+    assert len(locate_hits([soft, loud, kick], grid)) == 3
+
+
+def test_different_instruments_on_one_slot_are_kept() -> None:
+    grid = even_grid()
+    hits = [Hit(1.0, instrument, 0.8) for instrument in ("kick", "crash", "hihat")]
+    assert len(place_hits(hits, grid)) == 3
+
+
+def test_hits_before_bar_one_move_onto_its_downbeat() -> None:
+    """Documented pickup rule: nothing is dropped; a hit before bar 1 lands on bar 1, beat 1."""
+    grid = even_grid()
+    placed = place_hits([Hit(0.2, "snare", 0.9), Hit(1.0, "kick", 0.9)], grid)
+    assert where(placed) == [(1, 1, 4, 0, "kick"), (1, 1, 4, 0, "snare")]
+
+
+def test_result_is_in_time_order() -> None:
+    grid = even_grid()
+    hits = [Hit(1.0 + k * 0.25, "hihat", 0.5) for k in range(16)][::-1]
+    placed = place_hits(hits, grid)
+    assert [p.hit.time for p in placed] == sorted(h.time for h in hits)
+
+
+@pytest.mark.parametrize("eighths", [0, 1, 2, 3, 4, 5])
+def test_six_eight_beats_are_eighths_split_in_sixteenths(eighths: int) -> None:
+    grid = even_grid(beats_per_bar=6, beat_unit=8)
+    hit = Hit(1.0 + eighths * BEAT + BEAT / 2, "hihat", 0.5)
+    assert where(place_hits([hit], grid)) == [(1, eighths + 1, 2, 1, "hihat")]
+
+
+def test_no_hits() -> None:
+    assert place_hits([], even_grid()) == []

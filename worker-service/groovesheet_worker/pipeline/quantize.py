@@ -1,0 +1,77 @@
+"""Quantize hits to the beat grid (stage 6).
+
+Each beat is written either in 16th notes or in 8th-note triplets, whichever moves that beat's
+hits less (16ths win ties, they are the more common reading). In x/8 meters the beat is an eighth
+and is split into two 16ths.
+
+Pickup: ``estimate_tempo_grid`` starts bar 1 on the bar holding the first hit, so a pickup is written
+at the end of a full bar 1 that starts with rests. A hit that still lands before bar 1's downbeat (a
+grid made elsewhere, or a hit a hair early) is moved to bar 1, beat 1: nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from groovesheet_worker.pipeline.tempo import beat_index_at
+from groovesheet_worker.pipeline.types import Hit, PlacedHit, TempoGrid
+
+SIXTEENTHS = 4
+EIGHTH_TRIPLETS = 3
+
+
+def divisions_for(grid: TempoGrid) -> tuple[int, ...]:
+    """Ways a beat may be split, preferred first: 16ths or 8th-note triplets for a quarter beat."""
+    return (SIXTEENTHS, EIGHTH_TRIPLETS) if grid.beat_unit == 4 else (2,)
+
+
+def place_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
+    """Hits on the grid, one per instrument and slot (the most confident wins), in time order."""
+    kept: dict[tuple[int, int, int, str], PlacedHit] = {}
+    for placed in locate_hits(hits, grid):
+        key = (placed.bar, placed.beat, placed.slot, placed.hit.instrument)
+        if key not in kept or placed.hit.confidence > kept[key].hit.confidence:
+            kept[key] = placed
+    return sorted(kept.values(), key=lambda p: (p.bar, p.beat, p.slot / p.division, p.hit.instrument))
+
+
+def locate_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
+    """Every hit's place on the grid, in the order given, before merging (what events.json reports)."""
+    if not hits:
+        return []
+    choices = divisions_for(grid)
+    # Position in beats from bar 1's downbeat; early hits are pulled onto the downbeat.
+    positions = [max(0.0, beat_index_at(grid, hit.time) - grid.downbeat) for hit in hits]
+    # A hit belongs to the beat whose finest grid (16ths) it rounds into.
+    finest = max(choices)
+    owners = [math.floor(pos + 0.5 / finest) for pos in positions]
+    by_beat: dict[int, list[int]] = {}
+    for i, beat in enumerate(owners):
+        by_beat.setdefault(beat, []).append(i)
+
+    divisions = {
+        beat: min(choices, key=lambda d: (_timing_error(positions, members, beat, d), choices.index(d)))
+        for beat, members in by_beat.items()
+    }
+    placed = []
+    for hit, pos, beat in zip(hits, positions, owners, strict=True):
+        slot = math.floor((pos - beat) * divisions[beat] + 0.5)
+        if slot >= divisions[beat]:
+            # Rounded onto the next beat's downbeat: it takes that beat's division.
+            beat, slot = beat + 1, 0
+        placed.append(_placed(hit, beat, divisions.get(beat, choices[0]), max(slot, 0), grid))
+    return placed
+
+
+def _timing_error(positions: list[float], members: list[int], beat: int, division: int) -> float:
+    total = 0.0
+    for i in members:
+        offset = (positions[i] - beat) * division
+        total += abs(offset - math.floor(offset + 0.5)) / division
+    return total
+
+
+def _placed(hit: Hit, beat: int, division: int, slot: int, grid: TempoGrid) -> PlacedHit:
+    bar, beat_in_bar = divmod(beat, grid.beats_per_bar)
+    return PlacedHit(hit=hit, bar=bar + 1, beat=beat_in_bar + 1, division=division, slot=slot)
