@@ -9,7 +9,7 @@ from groovesheet_api.auth import Authenticator
 from groovesheet_api.config import ApiSettings, get_settings
 from groovesheet_api.errors import install_error_handlers
 from groovesheet_api.middleware import RequestIdMiddleware
-from groovesheet_api.routes import health, jobs, transcribe, web
+from groovesheet_api.routes import health, jobs, preview, transcribe, web
 from groovesheet_shared.logging import configure_logging
 from groovesheet_shared.queue import create_job_queue
 from groovesheet_shared.storage import create_job_store
@@ -36,7 +36,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "Content-Disposition"],
     )
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, transcribe, jobs, web):
+    for module in (health, transcribe, jobs, preview, web):
         app.include_router(module.router)
     return app
 

@@ -34,7 +34,10 @@ class FakePipeline:
             percent, message = CHECKPOINTS[stage]
             progress(percent, stage, message)
         files = {}
-        for name, text in (("output.musicxml", "<score-partwise/>"), ("output.mid", "MThd"), ("events.json", "{}")):
+        # FAKE_MUSICXML=path writes a real score (for the browser test's preview); default: a stub.
+        fake_musicxml = os.environ.get("FAKE_MUSICXML")
+        musicxml = Path(fake_musicxml).read_text() if fake_musicxml else "<score-partwise/>"
+        for name, text in (("output.musicxml", musicxml), ("output.mid", "MThd"), ("events.json", "{}")):
             files[name] = work_dir / name
             files[name].write_text(text)
         result = JobResult(total_notes=1, bpm=120.0, duration_seconds=audio_path.stat().st_size / 1e5)

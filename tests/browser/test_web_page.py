@@ -1,0 +1,288 @@
+"""The web page in Debian's headless Chromium against the real API and a fake worker (subprocesses).
+
+``?poll_base_ms=N`` on the page scales its polling timings (2 s normally) so these run in seconds.
+Set ``UPDATE_SCREENSHOT=1`` to refresh docs/screenshot.png (it is also written when missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.audio_samples import song_bytes
+from tests.integration.stack import ROOT, free_port, service_env, start_api, start_worker, stop, wait_for_http
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+GROOVE = ROOT / "tests" / "fixtures" / "groove.musicxml"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+SONG = {"name": "Funky Drummer.wav", "mimeType": "audio/wav"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The API on a free port; the worker is started only by the tests that want jobs to finish."""
+    root = tmp_path_factory.mktemp("browser-stack")
+    env = service_env(
+        root / "shared-jobs",
+        FAKE_LOG=str(root / "fake.log"),
+        FAKE_STAGE_SECONDS="0.4",
+        FAKE_MUSICXML=str(GROOVE),
+        LOG_FORMAT="text",
+        PORT="0",
+    )
+    port = free_port()
+    api = start_api(env, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/health")
+        yield {"base": base, "env": env}
+    finally:
+        stop(api)
+
+
+@pytest.fixture
+def worker(stack: dict) -> Iterator[subprocess.Popen]:
+    process = start_worker(stack["env"], "tests.worker.fake_worker")
+    yield process
+    stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Debian Chromium is missing at {CHROMIUM}: run `make test` (installs it) or `apt-get install chromium`."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900}, accept_downloads=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def song_file(name: str = SONG["name"]) -> dict:
+    return {"name": name, "mimeType": SONG["mimeType"], "buffer": song_bytes("WAV")}
+
+
+def state(page) -> dict:
+    return page.evaluate("() => JSON.parse(JSON.stringify(window.groovesheet))")
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_upload_progress_download_once_and_preview(stack, worker, page, tmp_path):
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    page.goto(f"{stack['base']}/?poll_base_ms=500")
+    page.set_input_files("#file", files=[song_file()])
+    assert "Funky Drummer.wav" in page.inner_text("#drop")
+    page.fill("#bpm", "120")
+    page.select_option("#time-signature", "4/4")
+
+    with page.expect_download(timeout=60_000) as automatic:
+        page.click("#start")
+    download = automatic.value
+    assert download.suggested_filename == "Funky Drummer_transcription.musicxml"
+    assert Path(download.path()).read_bytes() == GROOVE.read_bytes()
+
+    page.wait_for_function("() => window.groovesheet.previewShown", timeout=20_000)
+    preview = page.locator("#preview-img")
+    assert preview.is_visible()
+    assert page.evaluate("() => document.getElementById('preview-img').naturalWidth") > 0
+    assert page.get_attribute("#bar", "aria-valuenow") == "100"
+    assert page.is_visible("text=Your drum sheet music is ready")
+    assert "120 BPM" in page.inner_text("#facts")
+
+    seen = state(page)["seen"]
+    progress = [int(s.split(":")[1]) for s in seen]
+    assert progress == sorted(progress), seen
+    assert any(s.startswith("processing:") for s in seen), seen
+    assert seen[-1] == "completed:100"
+
+    for label in ("Download MusicXML", "MIDI", "Events JSON"):
+        assert page.get_by_role("button", name=label, exact=True).is_visible()
+    with page.expect_download() as midi:
+        page.get_by_role("button", name="MIDI", exact=True).click()
+    assert midi.value.suggested_filename == "Funky Drummer_transcription.mid"
+    with page.expect_download() as events:
+        page.get_by_role("button", name="Events JSON", exact=True).click()
+    assert events.value.suggested_filename == "Funky Drummer_transcription.json"
+
+    page.wait_for_timeout(2_000)  # four base intervals: polling has stopped, nothing downloads again
+    current = state(page)
+    assert current["autoDownloads"] == 1
+    assert current["downloads"] == 3
+    assert [d.suggested_filename for d in downloads].count("Funky Drummer_transcription.musicxml") == 1
+    polls = current["polls"]
+    page.wait_for_timeout(1_000)
+    assert state(page)["polls"] == polls
+
+    page.set_viewport_size({"width": 1000, "height": 640})  # full_page grows it to the content
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(tmp_path / "completed.png"), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOT") == "1" or not SCREENSHOT.exists():
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "completed.png", SCREENSHOT)
+
+    # A reload keeps the job (#job=…) but does not download it a second time.
+    page.reload()
+    page.wait_for_function("() => window.groovesheet.state === 'completed'", timeout=10_000)
+    page.wait_for_timeout(500)
+    assert state(page)["autoDownloads"] == 0
+    assert len(downloads) == 3
+    page.wait_for_function("() => window.groovesheet.previewShown", timeout=10_000)
+
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.wait_for_timeout(200)
+    assert no_horizontal_scroll(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+
+
+def test_polling_backs_off_on_errors_resets_after_success_and_can_be_cancelled(stack, page):
+    calls: list[float] = []
+    failure = {"error": {"code": "queue_unavailable", "message": "Status is resting for a test."}}
+
+    def status_route(route):
+        calls.append(time.monotonic())
+        n = len(calls)
+        if n <= 3:
+            route.fulfill(status=503, content_type="application/json", body=json.dumps(failure))
+        elif n == 4:
+            route.abort("failed")  # a network error, not an HTTP answer
+        elif n == 5:
+            route.fulfill(status=502, content_type="text/html", body="<h1>Bad gateway</h1>")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/status/**", status_route)
+    base_ms = 100
+    page.goto(f"{stack['base']}/?poll_base_ms={base_ms}")
+    page.set_input_files("#file", files=[song_file()])
+    page.click("#start")
+
+    warning = page.locator("#poll-warning")
+    warning.wait_for(state="visible", timeout=10_000)
+    assert "Status is resting for a test." in warning.inner_text()
+    assert "Checking again in" in warning.inner_text()
+
+    # No worker runs in this test, so the job stays queued and the page keeps polling every 2 s.
+    page.wait_for_function("() => window.groovesheet.pollDelays.length >= 8", timeout=20_000)
+    current = state(page)
+    assert current["pollDelays"][:8] == [4, 8, 16, 30, 30, 2, 2, 2]
+    assert current["state"] == "polling"
+    assert warning.is_hidden()
+    assert page.inner_text("#status").startswith("Waiting for a free worker")
+
+    # The requests really were spaced like that (timers fire late, never early).
+    gaps = [b - a for a, b in itertools.pairwise(calls)][:7]
+    expected = [s * base_ms / 2 / 1000 for s in current["pollDelays"][:7]]
+    for gap, want in zip(gaps, expected, strict=True):
+        assert want * 0.9 <= gap <= want + 1.0, (gaps, expected)
+
+    page.click("#cancel")
+    assert state(page)["state"] == "cancelled"
+    stopped_at = len(calls)
+    page.wait_for_timeout(10 * base_ms)
+    assert len(calls) == stopped_at
+    assert "Stopped checking" in page.inner_text("#status")
+
+    page.click("#resume")
+    page.wait_for_function(f"() => window.groovesheet.polls > {state(page)['polls']}", timeout=5_000)
+    assert len(calls) > stopped_at
+
+
+def test_rejected_upload_shows_the_api_message(stack, page):
+    text = b"these are my lyrics, not a song\n" * 20
+    expected = httpx.post(
+        f"{stack['base']}/api/v1/transcribe", files={"file": ("lyrics.txt", text)}, timeout=30
+    ).json()["error"]["message"]
+
+    page.goto(stack["base"])
+    page.set_input_files("#file", files=[{"name": "lyrics.txt", "mimeType": "text/plain", "buffer": text}])
+    page.click("#start")
+    error = page.locator("#upload-error")
+    error.wait_for(state="visible", timeout=10_000)
+    assert "The upload was refused." in error.inner_text()
+    assert expected in error.inner_text()
+    assert page.is_hidden("#job-card")
+    assert state(page)["state"] == "rejected"
+    assert page.is_enabled("#start")  # pick another file or try again
+
+
+def test_failed_job_shows_the_reason(stack, page):
+    reason = "No drum hits were found in this recording."
+
+    def failed_status(route):
+        body = route.fetch().json()
+        body.update(
+            status="failed", stage="failed", message=reason, error={"code": "no_drums", "message": reason}
+        )
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/api/v1/status/**", failed_status)
+    page.goto(f"{stack['base']}/?poll_base_ms=100")
+    page.set_input_files("#file", files=[song_file("Quiet.wav")])
+    page.click("#start")
+    error = page.locator("#job-error")
+    error.wait_for(state="visible", timeout=10_000)
+    assert reason in error.inner_text()
+    assert state(page)["state"] == "failed"
+    assert page.is_visible("#again-failed")
+    polls = state(page)["polls"]
+    page.wait_for_timeout(500)
+    assert state(page)["polls"] == polls  # a failed job is final: no more polling
+
+
+def test_phone_width_has_no_horizontal_scroll(stack, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        phone = context.new_page()
+        phone.goto(stack["base"])
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 375
+        long_name = "A very long song title that goes on and on - live at the hall (remastered 2024).wav"
+        phone.set_input_files("#file", files=[song_file(long_name)])
+        phone.route(
+            "**/api/v1/status/**",
+            lambda route: route.fulfill(status=503, content_type="application/json", body="{}"),
+        )
+        phone.click("#start")
+        phone.locator("#poll-warning").wait_for(state="visible", timeout=10_000)
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 375
+        phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    finally:
+        context.close()
