@@ -23,6 +23,10 @@ class CommonSettings(BaseSettings):
     gcp_project: str | None = None
     worker_topic: str = "groovesheet-worker-tasks"
     worker_subscription: str = "groovesheet-worker-tasks-sub"
+    # How long a dead worker's Pub/Sub message waits before redelivery (the stream's ack deadline,
+    # renewed while a job runs), and the longest a job may hold its message.
+    pubsub_lease_extension_seconds: int = Field(default=60, ge=10, le=600)
+    max_lease_seconds: int = Field(default=3600, gt=0)
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", description="json (Cloud Logging) or text")

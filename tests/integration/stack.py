@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,21 +27,28 @@ def service_env(jobs_dir: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "LOCAL_JOBS_DIR": str(jobs_dir), "PYTHONPATH": PYTHONPATH, **extra}
 
 
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # Output goes to a file, not a pipe: a pipe nobody reads fills up and freezes the service.
+    log = tempfile.NamedTemporaryFile(prefix="groovesheet-service-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = Path(log.name)  # type: ignore[attr-defined]
+    log.close()
+    return process
+
+
 def start_api(env: dict[str, str], port: int) -> subprocess.Popen:
-    return subprocess.Popen(
+    return _start(
         [sys.executable, "-m", "uvicorn", "groovesheet_api.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        env,
     )
 
 
 def start_worker(env: dict[str, str], module: str = "groovesheet_worker.main") -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    return _start([sys.executable, "-m", module], env)
+
+
+def output_of(process: subprocess.Popen) -> str:
+    return Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
 
 
 def wait_for_http(url: str, timeout: float = 60.0) -> dict:
@@ -59,8 +67,10 @@ def stop(process: subprocess.Popen) -> str:
     if process.poll() is None:
         process.terminate()
     try:
-        output, _ = process.communicate(timeout=20)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-        output, _ = process.communicate()
-    return output or ""
+        process.wait()
+    output = output_of(process)
+    Path(process.log_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
+    return output

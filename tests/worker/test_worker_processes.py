@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import Counter
@@ -15,28 +13,13 @@ from pathlib import Path
 import pytest
 
 from groovesheet_worker.health import WorkerHealth, serve_health
+from tests.integration.stack import output_of, service_env, start_worker, stop
 from tests.worker.conftest import add_job
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def start_worker(tmp_path: Path, log: Path, stage_seconds: float = 0.0) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "LOCAL_JOBS_DIR": str(tmp_path / "jobs-root"),
-        "FAKE_LOG": str(log),
-        "FAKE_STAGE_SECONDS": str(stage_seconds),
-        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("shared", "api-service", "worker-service", ".")),
-        "PORT": "0",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.worker.fake_worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def start_fake_worker(tmp_path: Path, log: Path, stage_seconds: float = 0.0) -> subprocess.Popen:
+    env = service_env(tmp_path / "jobs-root", FAKE_LOG=str(log), FAKE_STAGE_SECONDS=str(stage_seconds), PORT="0")
+    return start_worker(env, "tests.worker.fake_worker")
 
 
 def wait_until(condition, timeout: float = 60.0) -> None:
@@ -47,17 +30,10 @@ def wait_until(condition, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    return output
-
-
 def test_two_workers_never_process_the_same_job(store, queue, tmp_path):
     job_ids = [add_job(store, queue, tmp_path) for _ in range(16)]
     log = tmp_path / "processed.log"
-    workers = [start_worker(tmp_path, log, stage_seconds=0.03) for _ in range(2)]
+    workers = [start_fake_worker(tmp_path, log, stage_seconds=0.03) for _ in range(2)]
     try:
         wait_until(lambda: all(store.get(j).status == "completed" for j in job_ids))
     finally:
@@ -75,10 +51,11 @@ def test_two_workers_never_process_the_same_job(store, queue, tmp_path):
 def test_sigterm_mid_job_gives_it_back_and_exits(store, queue, tmp_path):
     job_id = add_job(store, queue, tmp_path)
     log = tmp_path / "processed.log"
-    worker = start_worker(tmp_path, log, stage_seconds=2.0)
+    worker = start_fake_worker(tmp_path, log, stage_seconds=2.0)
     wait_until(lambda: store.get(job_id).status == "processing")
     worker.send_signal(signal.SIGTERM)
-    output, _ = worker.communicate(timeout=15)
+    worker.wait(timeout=15)
+    output = output_of(worker)
 
     assert worker.returncode == 0, output
     job = store.get(job_id)
@@ -90,13 +67,13 @@ def test_sigterm_mid_job_gives_it_back_and_exits(store, queue, tmp_path):
 def test_job_of_a_killed_worker_is_finished_by_the_next_one(store, queue, tmp_path):
     job_id = add_job(store, queue, tmp_path)
     log = tmp_path / "processed.log"
-    doomed = start_worker(tmp_path, log, stage_seconds=1.0)
+    doomed = start_fake_worker(tmp_path, log, stage_seconds=1.0)
     wait_until(lambda: store.get(job_id).progress >= 35)
     doomed.kill()
-    doomed.communicate(timeout=10)
+    doomed.wait(timeout=10)
     assert store.get(job_id).status == "processing"
 
-    successor = start_worker(tmp_path, log)
+    successor = start_fake_worker(tmp_path, log)
     try:
         wait_until(lambda: store.get(job_id).status == "completed")
     finally:

@@ -29,7 +29,6 @@ class WorkerSettings(CommonSettings):
     port: int = 8080
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     poll_seconds: float = Field(default=2.0, gt=0)
-    max_lease_seconds: int = Field(default=3600, gt=0)
     # Transient failures are retried this many deliveries (the dead-letter policy uses the same number).
     max_attempts: int = Field(default=5, ge=1)
     work_dir: Path | None = None

@@ -18,5 +18,7 @@ def create_job_queue(settings: CommonSettings, *, consumer: bool = False) -> Job
             project=settings.gcp_project or "",
             topic=settings.worker_topic,
             subscription=settings.worker_subscription if consumer else None,
+            max_lease_seconds=settings.max_lease_seconds,
+            lease_extension_seconds=settings.pubsub_lease_extension_seconds,
         )
     return LocalDirQueue(settings.queue_dir)

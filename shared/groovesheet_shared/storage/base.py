@@ -33,7 +33,11 @@ class JobStore(ABC):
 
     @abstractmethod
     def update(self, job_id: str, change: JobChange) -> Job:
-        """Read-modify-write without lost updates between concurrent writers; returns the result."""
+        """Read-modify-write without lost updates between concurrent writers; returns the result.
+
+        ``change`` may run more than once (a backend retries when another writer got in first), so it
+        must only compute the new job from the one it is given.
+        """
 
     @abstractmethod
     def fetch_input(self, job_id: str, destination: Path) -> Path:

@@ -104,7 +104,10 @@ class LocalJobStore(JobStore):
     def fetch_input(self, job_id: str, destination: Path) -> Path:
         job = self.get(job_id)
         target = Path(destination) / job.input_name
-        shutil.copyfile(self.job_dir(job_id) / job.input_name, target)
+        try:
+            shutil.copyfile(self.job_dir(job_id) / job.input_name, target)
+        except FileNotFoundError:
+            raise StorageError(f"The uploaded song of job {job_id} is missing from storage") from None
         return target
 
     def save_output(self, job_id: str, name: str, source: Path) -> None:
