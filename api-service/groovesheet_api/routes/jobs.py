@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -37,14 +39,20 @@ async def _status(job_id: str, request: Request, store: StoreDep, user: UserDep)
     return JSONResponse(job_view(job, request), headers=NO_STORE)
 
 
-for path in ("/status/{job_id}", "/transcribe/{job_id}", "/jobs/{job_id}"):
-    router.add_api_route(
-        path,
-        _status,
-        methods=["GET"],
-        summary="Job status",
-        include_in_schema=path == "/status/{job_id}",
-    )
+def _route_with_aliases(paths: tuple[str, ...], endpoint: Callable[..., Any], summary: str) -> None:
+    """The first path is documented; the others answer the same for clients that already use them."""
+    for path in paths:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            summary=summary,
+            include_in_schema=path == paths[0],
+            response_class=JSONResponse if endpoint is _status else Response,
+        )
+
+
+_route_with_aliases(("/status/{job_id}", "/transcribe/{job_id}", "/jobs/{job_id}"), _status, "Job status")
 
 
 def download_name(job: Job, kind: DownloadFormat) -> str:
@@ -86,12 +94,8 @@ async def _download(
     )
 
 
-for path in ("/download/{job_id}", "/transcribe/{job_id}/download", "/jobs/{job_id}/download"):
-    router.add_api_route(
-        path,
-        _download,
-        methods=["GET"],
-        summary="Download the transcription",
-        include_in_schema=path == "/download/{job_id}",
-        response_class=Response,
-    )
+_route_with_aliases(
+    ("/download/{job_id}", "/transcribe/{job_id}/download", "/jobs/{job_id}/download"),
+    _download,
+    "Download the transcription",
+)
