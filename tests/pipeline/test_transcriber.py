@@ -1,0 +1,158 @@
+"""The whole pipeline end to end: real Demucs code (demucs_unittest), the real AnNOTEator model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from groovesheet_shared.errors import TranscriptionError
+from groovesheet_shared.jobs import JobOptions
+from groovesheet_worker.config import WorkerSettings
+from groovesheet_worker.pipeline.transcriber import Transcriber
+from groovesheet_worker.transcription import CHECKPOINTS
+from tests.audio_samples import encode, groove
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "annoteator" / "complete_network.h5"
+OUTPUTS = {"output.musicxml", "output.mid", "events.json"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> Transcriber:
+    settings = WorkerSettings(
+        annoteator_model_path=MODEL, demucs_model="demucs_unittest", demucs_shifts=1, max_duration_seconds=60
+    )
+    return Transcriber(settings)
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str, str]] = []
+
+    def __call__(self, percent: int, stage: str, message: str) -> None:
+        self.calls.append((percent, stage, message))
+
+    @property
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """The calls at named checkpoints, without the in-between separation steps."""
+        named = {value[0]: key for key, value in CHECKPOINTS.items()}
+        return [(p, s) for p, s, _ in self.calls if named.get(p) == s]
+
+
+def song_file(tmp_path: Path, name: str = "my_groove.wav", seconds: float = 5.0, fmt: str = "WAV") -> Path:
+    path = tmp_path / name
+    path.write_bytes(encode(groove(seconds, bpm=100.0), fmt))
+    return path
+
+
+EXPECTED = [
+    (35, "separating"),
+    (55, "separated"),
+    (65, "preprocessed"),
+    (80, "classified"),
+    (90, "building"),
+    (95, "musicxml_saved"),
+    (97, "checked"),
+]
+
+
+def test_a_mix_goes_through_separation_and_every_checkpoint(transcriber, tmp_path: Path) -> None:
+    progress = Progress()
+    output = transcriber(
+        song_file(tmp_path, fmt="MP3", name="song.mp3"), JobOptions(), tmp_path / "work", progress
+    )
+
+    assert progress.checkpoints == EXPECTED
+    percents = [p for p, _, _ in progress.calls]
+    assert percents == sorted(percents)
+    # Separation reports between its two checkpoints, never reaching 55 before it is done.
+    assert all(35 <= p < 55 for p, s, _ in progress.calls if s == "separating")
+    assert set(output.files) == OUTPUTS
+    assert all(path.exists() and path.stat().st_size > 0 for path in output.files.values())
+    result = output.result
+    assert result.duration_seconds == pytest.approx(5.0, abs=0.1)
+    assert result.bpm > 0
+    assert result.time_signature == "4/4"
+    assert {"decode", "separation", "onsets", "classify", "tempo", "write", "check"} <= set(
+        result.stage_seconds
+    )
+
+
+def test_a_drum_recording_skips_separation_and_honours_the_uploaders_tempo(
+    transcriber, tmp_path: Path
+) -> None:
+    progress = Progress()
+    options = JobOptions(drums_only=True, bpm=100.0, time_signature="3/4")
+    output = transcriber(song_file(tmp_path), options, tmp_path / "work", progress)
+
+    assert progress.checkpoints == EXPECTED
+    assert "separation" not in output.result.stage_seconds
+    result = output.result
+    assert result.bpm == pytest.approx(100.0, abs=0.5)
+    assert result.time_signature == "3/4"
+    assert result.total_notes > 0
+    assert result.notes_per_instrument.get("kick", 0) >= 2
+    assert result.notes_per_instrument.get("hihat", 0) >= 5
+    assert sum(result.notes_per_instrument.values()) >= result.total_notes * 0.5
+    # Title defaults to the file name without its extension.
+    assert "my_groove" in output.files["output.musicxml"].read_text()
+    events = json.loads(output.files["events.json"].read_text())
+    items = events["events"] if isinstance(events, dict) else events
+    kicks = sorted(e["time"] for e in items if e["instrument"] == "kick")
+    assert kicks and all(np.min(np.abs(np.arange(0, 5, 1.2) - t)) < 0.03 for t in kicks)
+
+
+def test_the_title_from_the_upload_wins(transcriber, tmp_path: Path) -> None:
+    options = JobOptions(drums_only=True, title="Back in Black (practice)")
+    output = transcriber(song_file(tmp_path, "upload-1234.wav"), options, tmp_path / "work", Progress())
+    text = output.files["output.musicxml"].read_text()
+    assert "Back in Black (practice)" in text
+
+
+def test_undecodable_upload_fails_before_any_progress(transcriber, tmp_path: Path) -> None:
+    path = tmp_path / "song.mp3"
+    path.write_bytes(b"<html>not a song</html>" * 50)
+    progress = Progress()
+    with pytest.raises(TranscriptionError) as info:
+        transcriber(path, JobOptions(), tmp_path / "work", progress)
+    assert info.value.code == "undecodable_audio" and info.value.retryable is False
+    assert progress.calls == []
+
+
+def test_silent_upload_is_refused(transcriber, tmp_path: Path) -> None:
+    path = tmp_path / "silence.flac"
+    sf.write(path, np.zeros(44100 * 3, dtype=np.float32), 44100)
+    with pytest.raises(TranscriptionError) as info:
+        transcriber(path, JobOptions(), tmp_path / "work", Progress())
+    assert info.value.code == "silent_audio" and info.value.retryable is False
+
+
+def test_too_long_upload_is_refused(transcriber, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(
+        transcriber, "settings", transcriber.settings.model_copy(update={"max_duration_seconds": 3})
+    )
+    with pytest.raises(TranscriptionError) as info:
+        transcriber(song_file(tmp_path, seconds=5.0), JobOptions(), tmp_path / "work", Progress())
+    assert info.value.code == "audio_too_long" and info.value.retryable is False
+
+
+def test_a_separation_failure_fails_the_job_and_never_uses_the_raw_mix(
+    transcriber, tmp_path, monkeypatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated out-of-threads")
+
+    monkeypatch.setattr(transcriber.separator.model, "forward", broken)
+    progress = Progress()
+    work = tmp_path / "work"
+    with pytest.raises(TranscriptionError) as info:
+        transcriber(song_file(tmp_path), JobOptions(), work, progress)
+    assert info.value.code == "separation_failed"
+    assert progress.checkpoints == [(35, "separating")]
+    assert not any((work / name).exists() for name in OUTPUTS)

@@ -1,0 +1,143 @@
+"""The whole transcription: song in, drum sheet music (MusicXML), MIDI and events out.
+
+decode -> separate drums (unless drums_only) -> onsets and clips -> classify hits -> tempo and
+bars -> quantize -> write MusicXML, MIDI, events -> notation check, reporting progress at the
+checkpoints of ``transcription.CHECKPOINTS``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from groovesheet_shared.jobs import JobOptions, JobResult
+
+from ..config import WorkerSettings
+from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
+from . import events, midi, musicxml, notation_check, quantize, tempo
+from .audio import load_song
+from .constants import SAMPLE_RATE
+from .hits import HitFinder, HitRules
+from .separation import DrumSeparator
+
+# Separation progress (0..1 of segments) is shown between these two checkpoints.
+SEPARATION_START = CHECKPOINTS["separating"][0]
+SEPARATION_END = CHECKPOINTS["separated"][0]
+
+OUTPUT_MUSICXML = "output.musicxml"
+OUTPUT_MIDI = "output.mid"
+OUTPUT_EVENTS = "events.json"
+
+
+class StageClock:
+    """Wall seconds per stage, for the job result and `make bench`."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
+
+
+class Transcriber:
+    """The loaded pipeline: both models are loaded once here, then it is called once per job."""
+
+    def __init__(self, settings: WorkerSettings, rules: HitRules | None = None) -> None:
+        self.settings = settings
+        self.separator = DrumSeparator(
+            settings.demucs_model,
+            settings.demucs_model_dir,
+            device=settings.demucs_device,
+            shifts=settings.demucs_shifts,
+            overlap=settings.demucs_overlap,
+            num_workers=settings.demucs_num_workers,
+            threads=settings.omp_num_threads,
+        )
+        self.hit_finder = HitFinder(settings.annoteator_model_path, rules)
+
+    def __call__(
+        self,
+        audio_path: Path,
+        options: JobOptions,
+        work_dir: Path,
+        progress: ProgressCallback,
+    ) -> PipelineOutput:
+        audio_path, work_dir = Path(audio_path), Path(work_dir)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        clock = StageClock()
+
+        def checkpoint(name: str, message: str | None = None) -> None:
+            percent, default_message = CHECKPOINTS[name]
+            progress(percent, name, message or default_message)
+
+        with clock("decode"):
+            song = load_song(audio_path, self.settings.max_duration_seconds)
+        duration = song.duration_seconds
+
+        if options.drums_only:
+            checkpoint("separating", "Drum-only recording: no separation needed")
+            drums = song.mono
+            checkpoint("separated", "Drum-only recording used as is")
+        else:
+            checkpoint("separating")
+            shown = SEPARATION_START
+
+            def on_separation(fraction: float) -> None:
+                nonlocal shown
+                # 55 belongs to the 'separated' checkpoint, so the bar stops one short of it.
+                percent = min(
+                    SEPARATION_END - 1, SEPARATION_START + int(fraction * (SEPARATION_END - SEPARATION_START))
+                )
+                if percent > shown:
+                    shown = percent
+                    progress(percent, "separating", CHECKPOINTS["separating"][1])
+
+            with clock("separation"):
+                drums = self.separator.separate_drums(song.stereo, on_separation).mean(axis=0)
+            checkpoint("separated")
+        del song
+
+        with clock("onsets"):
+            onsets = self.hit_finder.prepare(drums, SAMPLE_RATE, options.bpm)
+        checkpoint("preprocessed")
+
+        with clock("classify"):
+            hits = self.hit_finder.label(onsets, self.hit_finder.probabilities(onsets))
+        checkpoint("classified")
+
+        with clock("tempo"):
+            grid = tempo.estimate_tempo_grid(drums, SAMPLE_RATE, hits, options.bpm, options.time_signature)
+        with clock("quantize"):
+            placed = quantize.place_hits(hits, grid)
+        checkpoint("building")
+
+        title = options.title or audio_path.stem
+        paths = {name: work_dir / name for name in (OUTPUT_MUSICXML, OUTPUT_MIDI, OUTPUT_EVENTS)}
+        with clock("write"):
+            total_notes = musicxml.write_musicxml(placed, grid, title, paths[OUTPUT_MUSICXML])
+        checkpoint("musicxml_saved")
+        with clock("write"):
+            midi.write_midi(placed, grid, paths[OUTPUT_MIDI])
+            events.write_events(hits, placed, grid, paths[OUTPUT_EVENTS])
+        with clock("check"):
+            notation_check.check_musicxml(paths[OUTPUT_MUSICXML], grid)
+        checkpoint("checked")
+
+        per_instrument = Counter(p.hit.instrument for p in placed)
+        result = JobResult(
+            total_notes=total_notes,
+            bpm=round(float(grid.bpm), 2),
+            time_signature=grid.time_signature,
+            duration_seconds=round(duration, 3),
+            notes_per_instrument=dict(sorted(per_instrument.items())),
+            stage_seconds=clock.seconds,
+        )
+        return PipelineOutput(files=paths, result=result, extra={"clip_bpm": round(onsets.clip_bpm, 2)})
