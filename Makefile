@@ -7,6 +7,7 @@ PIP := $(VENV)/bin/pip
 SHARED_MODELS ?= ../shared/models
 MODELS_DIR ?= models
 PORT ?= 8080
+WORKER_PORT ?= 8081
 STAMP := $(VENV)/.installed
 
 export LOCAL_JOBS_DIR ?= $(CURDIR)/shared-jobs
@@ -33,17 +34,17 @@ models: setup
 	$(PY) -m groovesheet_worker.model_files --source "$(SHARED_MODELS)" --dest "$(MODELS_DIR)"
 
 run: setup models
-	@echo "Groovesheet: open http://localhost:$(PORT)/ (API docs at /docs). Ctrl-C stops both services."
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m groovesheet_worker.main & \
-	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log & \
-	wait
+	@echo "Groovesheet: open http://localhost:$(PORT)/ (API docs at /docs; worker health on :$(WORKER_PORT)). Ctrl-C stops both."
+	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	PORT=$(WORKER_PORT) $(PY) -m groovesheet_worker.main & \
+	PORT=$(PORT) $(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log & \
+	wait -n
 
 api: setup
 	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log
 
 worker: setup models
-	$(PY) -m groovesheet_worker.main
+	PORT=$(WORKER_PORT) $(PY) -m groovesheet_worker.main
 
 lint: setup
 	$(VENV)/bin/ruff check .

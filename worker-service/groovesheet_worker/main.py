@@ -27,6 +27,8 @@ logger = logging.getLogger("groovesheet_worker")
 def load_pipeline(settings: WorkerSettings) -> Pipeline:
     if settings.omp_num_threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(settings.omp_num_threads))
+    # TensorFlow's C++ start-up chatter is not JSON and would break Cloud Logging's parsing.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from groovesheet_worker.pipeline.transcriber import Transcriber
 
     return Transcriber(settings)
