@@ -11,6 +11,8 @@ WORKER_PORT ?= 8081
 STAMP := $(VENV)/.installed
 
 export LOCAL_JOBS_DIR ?= $(CURDIR)/shared-jobs
+# TensorFlow's C++ start-up lines are not JSON; keep them out of the logs.
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 export ANNOTEATOR_MODEL_PATH ?= $(CURDIR)/$(MODELS_DIR)/annoteator/complete_network.h5
 export DEMUCS_MODEL_DIR ?= $(CURDIR)/$(MODELS_DIR)/demucs/htdemucs
 
