@@ -107,15 +107,7 @@ def drum_stem(row, data: Path, cache: Path, settings, separator_holder: dict) ->
     if "separator" not in separator_holder:
         from groovesheet_worker.pipeline.separation import DrumSeparator
 
-        separator_holder["separator"] = DrumSeparator(
-            settings.demucs_model,
-            settings.demucs_model_dir,
-            device=settings.demucs_device,
-            shifts=settings.demucs_shifts,
-            overlap=settings.demucs_overlap,
-            num_workers=settings.demucs_num_workers,
-            threads=settings.omp_num_threads,
-        )
+        separator_holder["separator"] = DrumSeparator.from_settings(settings)
     drums = separator_holder["separator"].separate_drums(song.stereo).mean(axis=0)
     cached.parent.mkdir(parents=True, exist_ok=True)
     np.save(cached, drums)

@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from demucs.apply import BagOfModels, apply_model
 from demucs.pretrained import get_model
 
 from groovesheet_shared.errors import TranscriptionError
+
+if TYPE_CHECKING:
+    from groovesheet_worker.config import WorkerSettings
 
 # Called with the fraction of segments finished, 0..1 (the transcriber maps it to 35..55 %).
 SeparationProgress = Callable[[float], None]
@@ -40,6 +44,18 @@ class DrumSeparator:
     ``shifts`` random time shifts are averaged (0 halves the work), segments overlap by ``overlap``,
     and ``num_workers`` threads run segments in parallel on the CPU.
     """
+
+    @classmethod
+    def from_settings(cls, settings: WorkerSettings) -> DrumSeparator:
+        return cls(
+            settings.demucs_model,
+            settings.demucs_model_dir,
+            device=settings.demucs_device,
+            shifts=settings.demucs_shifts,
+            overlap=settings.demucs_overlap,
+            num_workers=settings.demucs_num_workers,
+            threads=settings.omp_num_threads,
+        )
 
     def __init__(
         self,

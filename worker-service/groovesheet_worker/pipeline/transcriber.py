@@ -52,15 +52,7 @@ class Transcriber:
 
     def __init__(self, settings: WorkerSettings, rules: HitRules | None = None) -> None:
         self.settings = settings
-        self.separator = DrumSeparator(
-            settings.demucs_model,
-            settings.demucs_model_dir,
-            device=settings.demucs_device,
-            shifts=settings.demucs_shifts,
-            overlap=settings.demucs_overlap,
-            num_workers=settings.demucs_num_workers,
-            threads=settings.omp_num_threads,
-        )
+        self.separator = DrumSeparator.from_settings(settings)
         self.hit_finder = HitFinder(settings.annoteator_model_path, rules)
 
     def __call__(
