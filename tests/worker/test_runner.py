@@ -180,3 +180,24 @@ def test_run_forever_processes_until_stopped(store, queue, settings, tmp_path):
     runner.run_forever()
     assert [store.get(j).status for j in job_ids] == ["completed"] * 3
     assert runner.health.jobs_completed == 3
+
+
+def test_shutdown_after_the_job_is_settled_acks_instead_of_giving_it_back(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    runner = JobRunner(store, queue, FakePipeline(), settings)
+    original_ack = queue.ack
+    interrupted = []
+
+    def ack_interrupted_once(message):
+        # SIGTERM landing between the 'completed' write and the ack, as it can in production.
+        if not interrupted:
+            interrupted.append(message)
+            raise WorkerShutdown()
+        original_ack(message)
+
+    queue.ack = ack_interrupted_once
+    with pytest.raises(WorkerShutdown):
+        runner.handle(queue.claim(timeout=1))
+    assert store.get(job_id).status == "completed"
+    assert queue.pending_count() == 0
+    assert list(queue.claimed.iterdir()) == []

@@ -75,7 +75,7 @@ def test_job_of_a_killed_worker_is_finished_by_the_next_one(store, queue, tmp_pa
 
     successor = start_fake_worker(tmp_path, log)
     try:
-        wait_until(lambda: store.get(job_id).status == "completed")
+        wait_until(lambda: store.get(job_id).status == "completed" and not any(queue.claimed.iterdir()))
     finally:
         stop(successor)
     job = store.get(job_id)

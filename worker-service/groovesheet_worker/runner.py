@@ -168,6 +168,14 @@ class JobRunner:
         self.health.finished(ok=False)
 
     def _give_back(self, message: QueueMessage) -> None:
+        try:
+            finished = self.store.get(message.job_id).status.is_final
+        except GroovesheetError:
+            finished = False
+        if finished:
+            # The signal came after the job was settled but before the ack: nothing to redo.
+            self.queue.ack(message)
+            return
         logger.warning("shutting down with a job in hand; giving it back to the queue")
         self._requeue_job(message, "The worker restarted; your job will continue shortly.")
         self.queue.nack(message)
