@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from groovesheet_shared.errors import StorageError, TranscriptionError
@@ -201,3 +203,20 @@ def test_shutdown_after_the_job_is_settled_acks_instead_of_giving_it_back(store,
     assert store.get(job_id).status == "completed"
     assert queue.pending_count() == 0
     assert list(queue.claimed.iterdir()) == []
+
+
+def test_a_job_that_runs_too_long_is_failed_not_left_processing(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+
+    def hangs(audio_path, options, work_dir, progress):
+        progress(35, "separating", "Separating")
+        time.sleep(30)
+
+    runner = JobRunner(store, queue, hangs, settings.model_copy(update={"job_timeout_seconds": 0.5}))
+    run_one(runner, queue)
+
+    job = store.get(job_id)
+    assert job.status == "failed"
+    assert job.error.code == "job_timeout"
+    assert "shorter" in job.error.message
+    assert queue.pending_count() == 0

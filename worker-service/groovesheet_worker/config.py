@@ -31,6 +31,9 @@ class WorkerSettings(CommonSettings):
     poll_seconds: float = Field(default=2.0, gt=0)
     # Transient failures are retried this many deliveries (the dead-letter policy uses the same number).
     max_attempts: int = Field(default=5, ge=1)
+    # A job still running after this long is failed, so it never stays 'processing' for ever
+    # (below Cloud Run's 3600 s request timeout and the Pub/Sub maximum lease).
+    job_timeout_seconds: float = Field(default=3300, gt=0)
     work_dir: Path | None = None
 
 

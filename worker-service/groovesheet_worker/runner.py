@@ -7,11 +7,14 @@ be delivered again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from groovesheet_shared.errors import GroovesheetError, JobNotFound, TranscriptionError
@@ -33,6 +36,29 @@ UNEXPECTED_ERROR = (
 
 class WorkerShutdown(BaseException):
     """Raised into the job in hand when the worker must stop (SIGTERM): give the job back."""
+
+
+class JobTimedOut(Exception):
+    """Raised into the job in hand when it runs longer than JOB_TIMEOUT_SECONDS."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM; only possible in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(_signum: int, _frame: object) -> None:
+        raise JobTimedOut()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class JobRunner:
@@ -100,6 +126,15 @@ class JobRunner:
             self._run(job)
         except WorkerShutdown:
             raise
+        except JobTimedOut:
+            minutes = round(self.settings.job_timeout_seconds / 60)
+            self._fail(
+                message,
+                "job_timeout",
+                f"The transcription took longer than {minutes} minutes and was stopped. "
+                "Try a shorter song or part of it.",
+            )
+            return
         except TranscriptionError as exc:
             if exc.retryable and message.delivery_attempt < self.settings.max_attempts:
                 self._retry_later(message, exc)
@@ -124,7 +159,8 @@ class JobRunner:
         work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job.job_id}-", dir=self.settings.work_dir))
         try:
             audio_path = self.store.fetch_input(job.job_id, work_dir)
-            output = self.pipeline(audio_path, job.options, work_dir, self._progress_writer(job.job_id))
+            with time_limit(self.settings.job_timeout_seconds):
+                output = self.pipeline(audio_path, job.options, work_dir, self._progress_writer(job.job_id))
             # Outputs first, then the 'completed' state: a reader that sees completed finds them.
             for name, path in output.files.items():
                 self.store.save_output(job.job_id, name, path)
