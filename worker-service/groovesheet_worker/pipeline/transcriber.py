@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from groovesheet_shared.jobs import JobOptions, JobResult
+from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult
 
 from ..config import WorkerSettings
 from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
@@ -27,9 +27,10 @@ from .separation import DrumSeparator
 SEPARATION_START = CHECKPOINTS["separating"][0]
 SEPARATION_END = CHECKPOINTS["separated"][0]
 
-OUTPUT_MUSICXML = "output.musicxml"
-OUTPUT_MIDI = "output.mid"
-OUTPUT_EVENTS = "events.json"
+# The stored object names the API downloads from: one table, shared by both services.
+OUTPUT_MUSICXML = OUTPUT_FILES["musicxml"]
+OUTPUT_MIDI = OUTPUT_FILES["midi"]
+OUTPUT_EVENTS = OUTPUT_FILES["json"]
 
 
 class StageClock:
