@@ -5,9 +5,10 @@
         [--hits-only [--rules ours|reference]] [--fit] [--cache DIR]
 
 Default: the whole pipeline (Transcriber, as a job would run it) per recording; drum_only with
-drums_only=True, the mixes with Demucs separation. Each track's events.json is copied to
-<out>/<set>/<Track>.json and every set is scored with ../shared/tools/adt_eval.py (onset F at
-+-50 ms, pooled over tracks), printing per-instrument F.
+drums_only=True, the mixes with Demucs separation. Each track's events.json is written to
+<out>/<set>/<Track>.json with every instrument named by its evaluation class (types.FIVE_CLASS:
+hihat_open -> hihat, tom_floor -> toms, ...), and every set is scored with
+../shared/tools/adt_eval.py (onset F at +-50 ms, pooled over tracks), printing per-instrument F.
 
 --hits-only runs only decode -> separation -> hits (no tempo/notation), caching the separated
 drum stems in --cache (outside the repository), which makes trying hit rules fast.
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -42,18 +42,11 @@ from groovesheet_worker.pipeline.hits import (  # noqa: E402
     label_hits,
     rescore_features,
 )
+from groovesheet_worker.pipeline.types import FIVE_CLASS  # noqa: E402
 
 SETS = ("drum_only", "full_mix", "rawsum_mix")
 EVAL_CLASSES = ("kick", "snare", "hihat", "toms", "cymbals")
-# Model class -> MDB class (ride and crash are both 'cymbals' in the annotations).
-TO_EVAL_CLASS = {
-    "kick": "kick",
-    "snare": "snare",
-    "hihat": "hihat",
-    "tom": "toms",
-    "ride": "cymbals",
-    "crash": "cymbals",
-}
+# A hit's instrument -> MDB class is types.FIVE_CLASS (ride, bell and crash are all 'cymbals').
 # Fine steps at the low end, where the model's hi-hat probabilities live.
 THRESHOLD_GRID = np.round(
     np.concatenate([np.arange(0.02, 0.12, 0.02), [0.12], np.arange(0.15, 0.96, 0.05)]), 2
@@ -69,8 +62,18 @@ def load_adt_eval(tools: Path):
 
 def write_events(path: Path, hits) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    events = [{"time": h.time, "instrument": h.instrument, "confidence": h.confidence} for h in hits]
+    events = [
+        {"time": h.time, "instrument": FIVE_CLASS[h.instrument], "confidence": h.confidence} for h in hits
+    ]
     path.write_text(json.dumps({"events": events}))
+
+
+def write_scored_events(path: Path, events_json: Path) -> None:
+    """The pipeline's events.json with each instrument replaced by its evaluation class, for adt_eval."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = json.loads(events_json.read_text())
+    events = [{**e, "instrument": FIVE_CLASS[e["instrument"]]} for e in document["events"]]
+    path.write_text(json.dumps({**document, "events": events}))
 
 
 # --------------------------------------------------------------------------- running
@@ -84,9 +87,7 @@ def run_pipeline(rows, data: Path, out: Path, settings) -> None:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as work:
             output = transcriber(data / row["path"], options, Path(work), lambda *_: None)
-            target = out / row["set"] / f"{row['track']}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(output.files["events.json"], target)
+            write_scored_events(out / row["set"] / f"{row['track']}.json", output.files["events.json"])
         print(
             f"  {row['set']:<10} {row['track']:<24} {time.perf_counter() - t0:6.1f} s  "
             f"bpm {output.result.bpm:.1f}  notes {output.result.total_notes}",
@@ -207,7 +208,7 @@ def _counts(adt, ref: dict, found_track, rules: HitRules) -> dict:
     hits = label_hits(*found_track[:2], rules, *found_track[2:])
     est: dict[str, list[float]] = {c: [] for c in EVAL_CLASSES}
     for h in hits:
-        est[TO_EVAL_CLASS[h.instrument]].append(h.time)
+        est[FIVE_CLASS[h.instrument]].append(h.time)
     return adt.score_track(ref, est, 0.05)
 
 

@@ -98,7 +98,7 @@ def test_a_drum_recording_skips_separation_and_honours_the_uploaders_tempo(
     assert result.time_signature == "3/4"
     assert result.total_notes > 0
     assert result.notes_per_instrument.get("kick", 0) >= 2
-    assert result.notes_per_instrument.get("hihat", 0) >= 5
+    assert result.notes_per_instrument.get("hihat_closed", 0) >= 5
     assert sum(result.notes_per_instrument.values()) >= result.total_notes * 0.5
     # Title defaults to the file name without its extension.
     assert "my_groove" in output.files["output.musicxml"].read_text()

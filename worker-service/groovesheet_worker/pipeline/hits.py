@@ -19,7 +19,7 @@ from groovesheet_shared.errors import TranscriptionError
 
 from .constants import MODEL_CLASSES, SAMPLE_RATE
 from .features import band_levels, band_power, high_band_sustain, onset_clips
-from .types import Hit
+from .types import ANNOTEATOR_TO_INSTRUMENT, Hit
 
 # Per-instrument probability a clip needs for that instrument to be kept (multi-label). For kick,
 # snare and hi-hat it is the re-scored probability (RESCORER), for the others the model's own.
@@ -327,7 +327,7 @@ def label_hits(
             hits.append(
                 Hit(
                     time=round(float(t), 4),
-                    instrument=MODEL_CLASSES[k],
+                    instrument=ANNOTEATOR_TO_INSTRUMENT[MODEL_CLASSES[k]],
                     confidence=round(float(confidence[i, k]), 4),
                 )
             )

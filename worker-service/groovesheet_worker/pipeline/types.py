@@ -4,18 +4,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Instruments a hit can carry. The AnNOTEator classes SD, HH, KD, RC, TT, CC map to
-# snare, hihat (closed), kick, ride, tom, crash; these names are also what events.json holds.
-INSTRUMENTS: tuple[str, ...] = ("kick", "snare", "hihat", "ride", "crash", "tom")
+# Instruments a hit can carry, and what events.json holds: the drum kit a drummer reads, one
+# name per line/notehead of shared/docs/NOTATION.md's drum key.
+INSTRUMENTS: tuple[str, ...] = (
+    "kick",
+    "snare",
+    "cross_stick",
+    "hihat_closed",
+    "hihat_open",
+    "hihat_pedal",
+    "ride",
+    "ride_bell",
+    "crash",
+    "tom_high",
+    "tom_mid",
+    "tom_floor",
+)
+
+# Each instrument's evaluation class: the five classes MDB Drums and ../shared/tools/adt_eval.py score.
+FIVE_CLASS: dict[str, str] = {
+    "kick": "kick",
+    "snare": "snare",
+    "cross_stick": "snare",
+    "hihat_closed": "hihat",
+    "hihat_open": "hihat",
+    "hihat_pedal": "hihat",
+    "ride": "cymbals",
+    "ride_bell": "cymbals",
+    "crash": "cymbals",
+    "tom_high": "toms",
+    "tom_mid": "toms",
+    "tom_floor": "toms",
+}
+
+# The AnNOTEator model's classes (constants.MODEL_CLASSES: SD, HH, KD, RC, TT, CC) in these names:
+# it cannot tell open from closed hi-hats nor one tom from another, so they become the closed
+# hi-hat and the mid tom.
+ANNOTEATOR_TO_INSTRUMENT: dict[str, str] = {
+    "snare": "snare",
+    "hihat": "hihat_closed",
+    "kick": "kick",
+    "ride": "ride",
+    "tom": "tom_mid",
+    "crash": "crash",
+}
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One drum hit before quantization: time in seconds from the start of the song."""
+    """One drum hit before quantization: time in seconds from the start of the song.
+
+    ``instrument`` is one of INSTRUMENTS; ``confidence`` (0..1) is how sure the hit finder is.
+    ``velocity`` is how hard the stroke was played, as MIDI velocity 1-127 from its loudness, or
+    None when the hit finder cannot tell (the AnNOTEator model); then no ghost notes, accents or
+    dynamics are written and the MIDI file plays every stroke at one default velocity.
+    """
 
     time: float
     instrument: str
     confidence: float
+    velocity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,12 +139,19 @@ class DrumSound:
         return self.gm + 1
 
 
-# The drum key for every instrument a Hit can carry; a tom is written as the mid tom.
+# The drum key for every instrument a Hit can carry (shared/docs/NOTATION.md): GM note, staff
+# position under the percussion clef, notehead, voice (1 hands, 2 feet).
 DRUM_KEY: dict[str, DrumSound] = {
     "kick": DrumSound("Bass Drum 1", 36, "F", 4, "normal", 2),
     "snare": DrumSound("Acoustic Snare", 38, "C", 5, "normal", 1),
-    "hihat": DrumSound("Closed Hi-Hat", 42, "G", 5, "x", 1),
+    "cross_stick": DrumSound("Side Stick", 37, "C", 5, "x", 1),
+    "hihat_closed": DrumSound("Closed Hi-Hat", 42, "G", 5, "x", 1),
+    "hihat_open": DrumSound("Open Hi-Hat", 46, "G", 5, "circle-x", 1),
+    "hihat_pedal": DrumSound("Pedal Hi-Hat", 44, "D", 4, "x", 2),
     "ride": DrumSound("Ride Cymbal 1", 51, "F", 5, "x", 1),
+    "ride_bell": DrumSound("Ride Bell", 53, "F", 5, "diamond", 1),
     "crash": DrumSound("Crash Cymbal 1", 49, "A", 5, "x", 1),
-    "tom": DrumSound("Low-Mid Tom", 47, "D", 5, "normal", 1),
+    "tom_high": DrumSound("High Tom", 50, "E", 5, "normal", 1),
+    "tom_mid": DrumSound("Low-Mid Tom", 47, "D", 5, "normal", 1),
+    "tom_floor": DrumSound("High Floor Tom", 43, "A", 4, "normal", 1),
 }
