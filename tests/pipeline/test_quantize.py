@@ -24,10 +24,10 @@ def where(placed) -> list[tuple[int, int, int, int, str]]:
 def test_sixteenths_with_human_timing() -> None:
     grid = even_grid()
     hits = [
-        Hit(1.0 + k * BEAT / 4 + jitter, "hihat", 0.8)
+        Hit(1.0 + k * BEAT / 4 + jitter, "hihat_closed", 0.8)
         for k, jitter in enumerate((0.01, -0.012, 0.008, -0.01))
     ]
-    assert where(place_hits(hits, grid)) == [(1, 1, 4, k, "hihat") for k in range(4)]
+    assert where(place_hits(hits, grid)) == [(1, 1, 4, k, "hihat_closed") for k in range(4)]
 
 
 def test_triplets_win_when_they_fit_better() -> None:
@@ -38,8 +38,8 @@ def test_triplets_win_when_they_fit_better() -> None:
 
 def test_the_choice_is_per_beat() -> None:
     grid = even_grid()
-    sixteenths = [Hit(1.0 + k * BEAT / 4, "hihat", 0.6) for k in range(4)]
-    triplets = [Hit(1.5 + k * BEAT / 3, "tom", 0.6) for k in range(3)]
+    sixteenths = [Hit(1.0 + k * BEAT / 4, "hihat_closed", 0.6) for k in range(4)]
+    triplets = [Hit(1.5 + k * BEAT / 3, "tom_mid", 0.6) for k in range(3)]
     placed = place_hits(sixteenths + triplets, grid)
     assert {(p.beat, p.division) for p in placed} == {(1, 4), (2, 3)}
 
@@ -79,8 +79,33 @@ def test_flams_merge_keeping_the_most_confident_hit() -> None:
 
 def test_different_instruments_on_one_slot_are_kept() -> None:
     grid = even_grid()
-    hits = [Hit(1.0, instrument, 0.8) for instrument in ("kick", "crash", "hihat")]
+    hits = [Hit(1.0, instrument, 0.8) for instrument in ("kick", "crash", "hihat_closed")]
     assert len(place_hits(hits, grid)) == 3
+    # Instruments on different staff positions at one time are all written.
+    kit = [
+        "kick",
+        "snare",
+        "hihat_pedal",
+        "hihat_closed",
+        "ride",
+        "crash",
+        "tom_high",
+        "tom_mid",
+        "tom_floor",
+    ]
+    assert len(place_hits([Hit(1.0, name, 0.8) for name in kit], grid)) == len(kit)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("hihat_closed", "hihat_open"), ("ride", "ride_bell"), ("snare", "cross_stick")]
+)
+def test_instruments_sharing_a_line_keep_the_most_confident(first: str, second: str) -> None:
+    """Two noteheads cannot sit on one line in one chord: the surer hit is written, the other merged."""
+    grid = even_grid()
+    for winner, loser in ((first, second), (second, first)):
+        hits = [Hit(1.0, loser, 0.5), Hit(1.01, winner, 0.9), Hit(1.5, loser, 0.5)]
+        assert where(place_hits(hits, grid)) == [(1, 1, 4, 0, winner), (1, 2, 4, 0, loser)]
+        assert len(locate_hits(hits, grid)) == 3
 
 
 def test_hits_before_bar_one_move_onto_its_downbeat() -> None:
@@ -92,7 +117,7 @@ def test_hits_before_bar_one_move_onto_its_downbeat() -> None:
 
 def test_result_is_in_time_order() -> None:
     grid = even_grid()
-    hits = [Hit(1.0 + k * 0.25, "hihat", 0.5) for k in range(16)][::-1]
+    hits = [Hit(1.0 + k * 0.25, "hihat_closed", 0.5) for k in range(16)][::-1]
     placed = place_hits(hits, grid)
     assert [p.hit.time for p in placed] == sorted(h.time for h in hits)
 
@@ -100,8 +125,8 @@ def test_result_is_in_time_order() -> None:
 @pytest.mark.parametrize("eighths", [0, 1, 2, 3, 4, 5])
 def test_six_eight_beats_are_eighths_split_in_sixteenths(eighths: int) -> None:
     grid = even_grid(beats_per_bar=6, beat_unit=8)
-    hit = Hit(1.0 + eighths * BEAT + BEAT / 2, "hihat", 0.5)
-    assert where(place_hits([hit], grid)) == [(1, eighths + 1, 2, 1, "hihat")]
+    hit = Hit(1.0 + eighths * BEAT + BEAT / 2, "hihat_closed", 0.5)
+    assert where(place_hits([hit], grid)) == [(1, eighths + 1, 2, 1, "hihat_closed")]
 
 
 def test_no_hits() -> None:

@@ -7,6 +7,10 @@ and is split into two 16ths.
 Pickup: ``estimate_tempo_grid`` starts bar 1 on the bar holding the first hit, so a pickup is written
 at the end of a full bar 1 that starts with rests. A hit that still lands before bar 1's downbeat (a
 grid made elsewhere, or a hit a hair early) is moved to bar 1, beat 1: nothing is dropped.
+
+On the sheet each slot holds one note per staff position: instruments that share a line (closed and
+open hi-hat, ride and ride bell, snare and cross-stick) cannot both be drawn there, so the most
+confident of them is written; the others stay in events.json at that slot.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import math
 from collections.abc import Sequence
 
 from groovesheet_worker.pipeline.tempo import beat_index_at
-from groovesheet_worker.pipeline.types import Hit, PlacedHit, TempoGrid
+from groovesheet_worker.pipeline.types import DRUM_KEY, Hit, PlacedHit, TempoGrid
 
 SIXTEENTHS = 4
 EIGHTH_TRIPLETS = 3
@@ -27,13 +31,19 @@ def divisions_for(grid: TempoGrid) -> tuple[int, ...]:
 
 
 def place_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
-    """Hits on the grid, one per instrument and slot (the most confident wins), in time order."""
-    kept: dict[tuple[int, int, int, str], PlacedHit] = {}
+    """Hits on the grid, one per staff position and slot (the most confident wins), in time order."""
+    kept: dict[tuple[int, int, int, object], PlacedHit] = {}
     for placed in locate_hits(hits, grid):
-        key = (placed.bar, placed.beat, placed.slot, placed.hit.instrument)
+        key = (placed.bar, placed.beat, placed.slot, _staff_position(placed.hit.instrument))
         if key not in kept or placed.hit.confidence > kept[key].hit.confidence:
             kept[key] = placed
     return sorted(kept.values(), key=lambda p: (p.bar, p.beat, p.slot / p.division, p.hit.instrument))
+
+
+def _staff_position(instrument: str) -> object:
+    """Where the instrument is written; a name outside the drum key is its own position."""
+    sound = DRUM_KEY.get(instrument)
+    return instrument if sound is None else (sound.display_step, sound.display_octave, sound.voice)
 
 
 def locate_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
