@@ -8,20 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from groovesheet_worker.pipeline.musicxml import write_musicxml
+from groovesheet_worker.pipeline.musicxml import dynamics_for, write_musicxml
+from groovesheet_worker.pipeline.notation_check import check_musicxml
 from groovesheet_worker.pipeline.quantize import place_hits
-from groovesheet_worker.pipeline.types import Hit, PlacedHit, TempoGrid
+from groovesheet_worker.pipeline.types import DRUM_KEY, INSTRUMENTS, Hit, PlacedHit, TempoGrid
 
 BEAT = 0.5
-# NOTATION.md's drum key for our instruments: midi-unpitched, display step and octave, notehead.
+# shared/docs/NOTATION.md's drum key, copied by hand: midi-unpitched (GM + 1), display step and
+# octave, notehead (None: normal), voice.
 EXPECTED = {
     37: ("F", "4", None, "2"),  # kick
     39: ("C", "5", None, "1"),  # snare
+    38: ("C", "5", "x", "1"),  # side stick
     43: ("G", "5", "x", "1"),  # closed hi-hat
+    47: ("G", "5", "circle-x", "1"),  # open hi-hat
+    45: ("D", "4", "x", "2"),  # pedal hi-hat
     52: ("F", "5", "x", "1"),  # ride
+    54: ("F", "5", "diamond", "1"),  # ride bell
     50: ("A", "5", "x", "1"),  # crash
+    51: ("E", "5", None, "1"),  # high tom
     48: ("D", "5", None, "1"),  # mid tom
+    44: ("A", "4", None, "1"),  # floor tom
 }
+KEY_BY_NAME = dict(
+    zip(INSTRUMENTS, (37, 39, 38, 43, 47, 45, 52, 54, 50, 51, 48, 44), strict=True)
+)  # our names -> NOTATION.md's midi-unpitched
+GROOVE_SOUNDS = {37, 39, 43, 52, 50, 48}  # what groove() plays
 
 
 def grid_for(beats_per_bar: int = 4, beat_unit: int = 4, bpm: float = 120.0) -> TempoGrid:
@@ -34,7 +46,7 @@ def groove() -> list[Hit]:
     hits = [Hit(0.0, "crash", 0.9)]
     for n in range(4):  # bar 1
         t = n * BEAT
-        hits += [Hit(t, "hihat", 0.6), Hit(t + BEAT / 2, "hihat", 0.5)]
+        hits += [Hit(t, "hihat_closed", 0.6), Hit(t + BEAT / 2, "hihat_closed", 0.5)]
         hits.append(Hit(t, "kick" if n % 2 == 0 else "snare", 0.9))
     for n in range(4, 8):  # bar 2: ride quarters, kick on 1, the "a" of 2 and 3
         t = n * BEAT
@@ -50,9 +62,9 @@ def groove() -> list[Hit]:
     for n in range(8, 12):  # bar 3: triplet fill on snare and tom over beats 3 and 4
         t = n * BEAT
         if n < 10:
-            hits += [Hit(t, "hihat", 0.6), Hit(t, "kick" if n == 8 else "snare", 0.9)]
+            hits += [Hit(t, "hihat_closed", 0.6), Hit(t, "kick" if n == 8 else "snare", 0.9)]
         else:
-            hits += [Hit(t + k * BEAT / 3, "snare" if n == 10 else "tom", 0.8) for k in range(3)]
+            hits += [Hit(t + k * BEAT / 3, "snare" if n == 10 else "tom_mid", 0.8) for k in range(3)]
     # bar 4 empty, bar 5: crash and kick on 1 (the song's last hit)
     hits += [Hit(16 * BEAT, "crash", 0.9), Hit(16 * BEAT, "kick", 0.9)]
     return hits
@@ -102,8 +114,9 @@ def test_instruments_on_channel_ten_with_gm_plus_one(written) -> None:
     declared = {i.get("id") for i in score_part.findall("score-instrument")}
     midi = {m.get("id"): m for m in score_part.findall("midi-instrument")}
     assert declared == set(midi)
+    # Only the instruments played are declared (MuseScore puts unplayed ones on the top line).
     unpitched = {int(m.findtext("midi-unpitched")) for m in midi.values()}
-    assert unpitched == set(EXPECTED)
+    assert unpitched == GROOVE_SOUNDS
     assert all(m.findtext("midi-channel") == "10" for m in midi.values())
 
 
@@ -126,8 +139,7 @@ def test_note_count_matches_the_placed_hits(written) -> None:
     assert count == len(placed) == len(notes(root))
     midi = {m.get("id"): int(m.findtext("midi-unpitched")) for m in root.iter("midi-instrument")}
     written_sounds = Counter(midi[n.find("instrument").get("id")] for n in notes(root))
-    gm_plus_one = {"kick": 37, "snare": 39, "hihat": 43, "ride": 52, "crash": 50, "tom": 48}
-    assert written_sounds == Counter(gm_plus_one[p.hit.instrument] for p in placed)
+    assert written_sounds == Counter(KEY_BY_NAME[p.hit.instrument] for p in placed)
 
 
 def test_every_voice_in_every_measure_adds_up(written) -> None:
@@ -202,7 +214,7 @@ def test_beams_group_per_beat(written) -> None:
 
 def test_sixteenth_beams_have_a_second_level(tmp_path: Path) -> None:
     grid = grid_for()
-    hits = [Hit(k * BEAT / 4, "hihat", 0.5) for k in range(4)] + [
+    hits = [Hit(k * BEAT / 4, "hihat_closed", 0.5) for k in range(4)] + [
         Hit(BEAT, "snare", 0.9),
         Hit(BEAT * 1.75, "snare", 0.6),
     ]
@@ -243,7 +255,7 @@ def test_tempo_mark(written) -> None:
 
 def test_six_eight_writes_dotted_quarter_tempo_and_full_bars(tmp_path: Path) -> None:
     grid = grid_for(beats_per_bar=6, beat_unit=8, bpm=40.0)  # eighths every 0.5 s
-    hits = [Hit(n * BEAT, "hihat", 0.5) for n in range(6)] + [
+    hits = [Hit(n * BEAT, "hihat_closed", 0.5) for n in range(6)] + [
         Hit(0, "kick", 0.9),
         Hit(3 * BEAT, "snare", 0.9),
     ]
@@ -282,20 +294,162 @@ def test_nothing_to_write_is_still_a_valid_bar(tmp_path: Path) -> None:
     assert count == 0
     assert len(root.findall("part/measure")) == 1
     assert root.find("part/measure/note/rest").get("measure") == "yes"
+    # No notes: the part still declares a drum kit, the whole key.
+    unpitched = {int(m.findtext("midi-unpitched")) for m in root.iter("midi-instrument")}
+    assert unpitched == set(EXPECTED)
+    check_musicxml(tmp_path / "empty.musicxml", grid_for())
 
 
 @pytest.mark.parametrize("signature", ["4/4", "3/4", "2/4", "5/4", "6/8", "7/8", "12/8"])
 def test_every_accepted_meter_writes_bars_that_add_up(tmp_path: Path, signature: str) -> None:
-    from groovesheet_worker.pipeline.notation_check import check_musicxml
-
     top, bottom = (int(x) for x in signature.split("/"))
     grid = grid_for(beats_per_bar=top, beat_unit=bottom)
-    # Busy, uneven material: every instrument, off-beat 16ths, triplet-ish spots, gaps.
+    # Busy, uneven material: every instrument, off-beat 16ths, triplet-ish spots, gaps, all loudnesses.
     hits = [
-        Hit(k * BEAT * 0.37, ("kick", "snare", "hihat", "ride", "crash", "tom")[k % 6], 0.7)
-        for k in range(60)
+        Hit(k * BEAT * 0.37, INSTRUMENTS[k % len(INSTRUMENTS)], 0.7, (k * 37) % 127 + 1 if k % 5 else None)
+        for k in range(90)
     ]
     path = tmp_path / "meter.musicxml"
     count = write_musicxml(place_hits(hits, grid), grid, signature, path)
     assert count == len(place_hits(hits, grid))
     check_musicxml(path, grid)
+
+
+# --------------------------------------------------------------------------- the drum kit and how it is played
+def sheet(tmp_path: Path, hits: list[Hit], name: str = "kit") -> list[tuple[int, ET.Element]]:
+    """Write ``hits`` (4/4, 120 bpm), check the file, and return (midi-unpitched, <note>) per written note."""
+    path = tmp_path / f"{name}.musicxml"
+    write_musicxml(place_hits(hits, grid_for()), grid_for(), name, path)
+    check_musicxml(path, grid_for())
+    root = ET.parse(path).getroot()
+    midi = {m.get("id"): int(m.findtext("midi-unpitched")) for m in root.iter("midi-instrument")}
+    return [(midi[n.find("instrument").get("id")], n) for n in notes(root)]
+
+
+def of(written: list[tuple[int, ET.Element]], instrument: str) -> list[ET.Element]:
+    return [note for number, note in written if number == KEY_BY_NAME[instrument]]
+
+
+def test_every_instrument_has_its_own_line_notehead_and_voice(tmp_path: Path) -> None:
+    """All twelve, one per 8th note, each where NOTATION.md's drum key puts it."""
+    hits = [Hit(k * BEAT / 2, name, 0.9) for k, name in enumerate(INSTRUMENTS)]
+    written = sheet(tmp_path, hits)
+    assert sorted(number for number, _ in written) == sorted(EXPECTED)
+    looks = set()
+    for number, note in written:
+        step, octave, notehead, voice = EXPECTED[number]
+        assert (note.findtext("unpitched/display-step"), note.findtext("unpitched/display-octave")) == (
+            step,
+            octave,
+        ), number
+        assert note.findtext("notehead") == notehead, number
+        assert note.findtext("voice") == voice and note.findtext("stem") == ("up" if voice == "1" else "down")
+        looks.add((step, octave, notehead or "normal"))
+    assert len(looks) == 12  # no two instruments look alike on the staff
+    # The drum key in code is NOTATION.md's: GM numbers too.
+    assert {name: sound.midi_unpitched for name, sound in DRUM_KEY.items()} == KEY_BY_NAME
+
+
+def test_open_hihat_has_circle_x_and_an_o_above(tmp_path: Path) -> None:
+    hits = [Hit(k * BEAT / 2, "hihat_open" if k == 3 else "hihat_closed", 0.9) for k in range(4)]
+    written = sheet(tmp_path, hits)
+    (open_hat,) = of(written, "hihat_open")
+    assert open_hat.findtext("notehead") == "circle-x"
+    technical = open_hat.find("notations/technical")
+    # <open/> for MusicXML 3.1+ readers, <open-string/> for MuseScore 3, which ignores <open/>.
+    assert [mark.tag for mark in technical] == ["open", "open-string"]
+    assert all(mark.get("placement") == "above" for mark in technical)
+    for closed in of(written, "hihat_closed"):
+        assert closed.find("notations/technical") is None
+        assert closed.findtext("notehead") == "x"
+
+
+def test_pedal_hihat_is_a_foot_below_the_staff(tmp_path: Path) -> None:
+    written = sheet(tmp_path, [Hit(BEAT, "hihat_pedal", 0.9, 70), Hit(0.0, "kick", 0.9, 100)])
+    (pedal,) = of(written, "hihat_pedal")
+    assert pedal.findtext("voice") == "2" and pedal.findtext("stem") == "down"
+    assert (pedal.findtext("unpitched/display-step"), pedal.findtext("unpitched/display-octave")) == (
+        "D",
+        "4",
+    )
+    assert pedal.findtext("notehead") == "x" and pedal.find("notations") is None
+
+
+def test_ghost_notes_are_in_parentheses(tmp_path: Path) -> None:
+    hits = [
+        Hit(BEAT, "snare", 0.9, 100),
+        Hit(3 * BEAT, "snare", 0.9, 100),
+        Hit(1.75 * BEAT, "snare", 0.9, 35),  # ghost
+        Hit(2.5 * BEAT, "snare", 0.9, 60),  # soft, not a ghost
+        Hit(4 * BEAT + BEAT, "cross_stick", 0.9, 40),  # bar 2: a ghost click, alone in its bar
+        Hit(0.0, "kick", 0.9, 110),
+        Hit(2 * BEAT, "kick", 0.9, 110),
+        Hit(2.75 * BEAT, "kick", 0.9, 35),  # feathered kick
+        *(
+            Hit(k * BEAT / 2, "hihat_closed", 0.9, 100 if k else 20) for k in range(8)
+        ),  # a quiet hat: no ghost
+    ]
+    written = sheet(tmp_path, hits)
+    snares = {note.get("dynamics"): note.find("notehead") for note in of(written, "snare")}
+    assert snares[dynamics_for(35)].get("parentheses") == "yes" and snares[dynamics_for(35)].text == "normal"
+    assert snares[dynamics_for(100)] is None and snares[dynamics_for(60)] is None
+    (click,) = of(written, "cross_stick")
+    assert click.find("notehead").get("parentheses") == "yes" and click.findtext("notehead") == "x"
+    kicks = {note.get("dynamics"): note.find("notehead") for note in of(written, "kick")}
+    assert kicks[dynamics_for(35)].get("parentheses") == "yes" and kicks[dynamics_for(110)] is None
+    assert all(n.find("notehead").get("parentheses") is None for n in of(written, "hihat_closed"))
+    ghosts = [n for _, n in written if n.find("notehead[@parentheses='yes']") is not None]
+    assert len(ghosts) == 3
+
+
+def test_accents_on_clearly_louder_strokes_once_per_chord(tmp_path: Path) -> None:
+    hits = [Hit(k * BEAT / 2, "hihat_closed", 0.9, 120 if k in (0, 6) else 75) for k in range(8)]
+    hits += [Hit(BEAT, "snare", 0.9, 100), Hit(3 * BEAT, "snare", 0.9, 125)]  # 125 vs 100: accented
+    # Bar 2: loud downbeats and soft upbeats are no accents.
+    hits += [Hit(4 * BEAT + k * BEAT / 2, "ride", 0.9, 90 if k % 2 == 0 else 60) for k in range(8)]
+    written = sheet(tmp_path, hits)
+
+    def accented(note: ET.Element) -> bool:
+        return note.find("notations/articulations/accent") is not None
+
+    hats = of(written, "hihat_closed")
+    # Beat 4 is a chord of an accented snare and an accented hi-hat: readers hang an accent on the
+    # chord, so it is written once, on the chord's first note (the snare, lower on the staff).
+    snare_on_four = next(n for n in of(written, "snare") if n.get("dynamics") == dynamics_for(125))
+    assert snare_on_four.find("chord") is None and hats[6].find("chord") is not None
+    assert accented(snare_on_four)
+    assert [accented(n) for n in hats] == [True, False, False, False, False, False, False, False]
+    assert not any(accented(n) for n in of(written, "ride"))
+    assert not accented(next(n for n in of(written, "snare") if n.get("dynamics") == dynamics_for(100)))
+
+
+def test_dynamics_are_percent_of_velocity_ninety(tmp_path: Path) -> None:
+    assert dynamics_for(90) == "100" and dynamics_for(81) == "90" and dynamics_for(127) == "141.11"
+    assert dynamics_for(1) == "1.11" and dynamics_for(45) == "50"
+    velocities = [127, 90, 81, 45, 1]
+    written = sheet(tmp_path, [Hit(k * BEAT, "tom_high", 0.9, v) for k, v in enumerate(velocities)])
+    assert [n.get("dynamics") for n in of(written, "tom_high")] == ["141.11", "100", "90", "50", "1.11"]
+    for note in of(written, "tom_high"):
+        assert round(float(note.get("dynamics")) * 0.9) in velocities  # what MuseScore reads back
+
+
+def test_without_velocity_no_ghost_accent_or_dynamics(tmp_path: Path) -> None:
+    hits = [Hit(k * BEAT / 2, name, 0.1 + k / 20) for k, name in enumerate(INSTRUMENTS)]
+    hits += [Hit(6 * BEAT + k * BEAT / 4, "snare", 0.05) for k in range(4)]
+    written = sheet(tmp_path, hits)
+    for _, note in written:
+        assert note.get("dynamics") is None
+        assert note.find("notehead[@parentheses]") is None
+        assert note.find("notations/articulations") is None
+    # The open hi-hat's o does not depend on loudness.
+    assert of(written, "hihat_open")[0].find("notations/technical/open") is not None
+
+
+def test_instruments_sharing_a_line_are_written_once_per_slot(tmp_path: Path) -> None:
+    """Closed and open hi-hat at one time cannot both be drawn on G5: the more confident is written."""
+    hits = [Hit(0.0, "hihat_closed", 0.6), Hit(0.005, "hihat_open", 0.8), Hit(0.0, "snare", 0.9)]
+    hits += [Hit(BEAT, "ride", 0.9), Hit(BEAT, "ride_bell", 0.4), Hit(BEAT, "crash", 0.9)]
+    written = sheet(tmp_path, hits)
+    assert sorted(number for number, _ in written) == sorted(
+        KEY_BY_NAME[n] for n in ("hihat_open", "snare", "ride", "crash")
+    )

@@ -2,6 +2,21 @@
 
 The XML is written directly so every element the notation programs look at (percussion clef,
 unpitched notes, instrument ids, midi-unpitched, voices, stems, beams) is under our control.
+
+Each instrument has its own line and notehead (types.DRUM_KEY). How a stroke is played comes from
+pipeline/articulation.py, the same judgement events.json reports:
+
+- open hi-hat: circle-x notehead and an ``o`` above. The ``o`` is written twice over:
+  ``<technical><open/></technical>`` (MusicXML 3.1+, what MuseScore 4 and newer readers take) and
+  ``<open-string/>``, the element MuseScore 3 reads as its "open" mark (brassMuteOpen) and writes
+  itself; MuseScore 3.2 ignores ``<open/>``. A reader that honours both may draw two circles.
+- ghost note: ``<notehead parentheses="yes">`` around the instrument's usual notehead;
+- accent: ``<articulations><accent/></articulations>``, once per chord (readers draw it per chord);
+- loudness: ``<note dynamics="...">`` = ``dynamics_for(velocity)``. MusicXML's dynamics are a
+  percentage of MIDI velocity 90 (its default forte), so dynamics = velocity * 100 / 90: velocity
+  81 is "90" (about mf, MuseScore's mf is velocity 80), 90 is "100", 127 is "141.11"; MuseScore
+  reads velocity = dynamics * 0.9 back, so the velocity survives the round trip.
+A hit without a velocity gets none of ghost, accent or dynamics.
 """
 
 from __future__ import annotations
@@ -11,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from groovesheet_worker.pipeline.articulation import ACCENT, GHOST, OPEN, articulations
 from groovesheet_worker.pipeline.types import DRUM_KEY, DrumSound, PlacedHit, TempoGrid
 
 # Divisions per quarter note: 16ths (3), 8th-note triplets (4) and 16ths of an eighth beat (3) are whole.
@@ -33,6 +49,10 @@ NOTE_VALUES: dict[int, tuple[str, int]] = {
     48: ("whole", 0),
 }
 BEAMABLE = {"eighth", "16th"}
+# The open hi-hat's "o": MusicXML 3.1's <open/>, and <open-string/> for MuseScore 3 (see above).
+OPEN_MARKS = ("open", "open-string")
+# MusicXML's note dynamics are a percentage of this MIDI velocity (forte in MIDI 1.0).
+FORTE_VELOCITY = 90
 # Page geometry as MuseScore writes it (A4, tenths), so the title credit lands at the top centre.
 PAGE_WIDTH, PAGE_HEIGHT = 1190.88, 1683.36
 
@@ -42,12 +62,26 @@ def instrument_id(sound: DrumSound) -> str:
     return f"{PART_ID}-I{sound.midi_unpitched}"
 
 
+def dynamics_for(velocity: int) -> str:
+    """``<note dynamics>`` for a MIDI velocity: percent of velocity 90, two decimals at most."""
+    return f"{velocity * 100 / FORTE_VELOCITY:.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class _Stroke:
+    """One note of a chord: what is struck and how."""
+
+    sound: DrumSound
+    articulation: str
+    velocity: int | None
+
+
 @dataclass
 class _Event:
     """One note, chord or rest in a voice."""
 
     duration: int
-    sounds: list[DrumSound] = field(default_factory=list)  # empty: a rest
+    sounds: list[_Stroke] = field(default_factory=list)  # empty: a rest
     triplet: bool = False
     whole_bar_rest: bool = False
     beam_group: int = 0
@@ -85,8 +119,9 @@ def write_musicxml(placed: Sequence[PlacedHit], grid: TempoGrid, title: str, pat
             "font-size": "22",
         },
     ).text = title
-    _add_part_list(root)
+    _add_part_list(root, placed)
     part = ET.SubElement(root, "part", id=PART_ID)
+    marks = dict(zip((id(p) for p in placed), articulations([(p.bar, p.hit) for p in placed]), strict=True))
 
     bars = max((p.bar for p in placed), default=1)
     by_bar: dict[int, list[PlacedHit]] = {}
@@ -99,12 +134,12 @@ def write_musicxml(placed: Sequence[PlacedHit], grid: TempoGrid, title: str, pat
             _add_attributes(measure, grid)
             _add_tempo(measure, grid)
         in_bar = by_bar.get(bar, [])
-        hands = _voice_events([p for p in in_bar if _sound(p).voice == HANDS], grid)
+        hands = _voice_events([p for p in in_bar if _sound(p).voice == HANDS], grid, marks)
         notes += _write_voice(measure, hands, HANDS)
         feet = [p for p in in_bar if _sound(p).voice == FEET]
         if feet:
             ET.SubElement(ET.SubElement(measure, "backup"), "duration").text = str(_bar_length(grid))
-            notes += _write_voice(measure, _voice_events(feet, grid), FEET)
+            notes += _write_voice(measure, _voice_events(feet, grid, marks), FEET)
         if bar == bars:
             barline = ET.SubElement(measure, "barline", location="right")
             ET.SubElement(barline, "bar-style").text = "light-heavy"
@@ -139,11 +174,20 @@ def _add_defaults(root: ET.Element) -> None:
     ET.SubElement(layout, "page-width").text = f"{PAGE_WIDTH:.2f}"
 
 
-def _add_part_list(root: ET.Element) -> None:
+def _add_part_list(root: ET.Element, placed: Sequence[PlacedHit]) -> None:
+    """The drum kit: only the instruments the sheet uses, in drum-key order.
+
+    Readers learn an instrument's line and notehead from its notes. MuseScore 3 gives a declared
+    instrument without notes line 0 (the top line) and no notehead in its drumset, so its drum
+    palette would offer misplaced sounds, and Dorico turns every declared instrument into a kit
+    member; a kit of the instruments played is what both show best. A sheet without notes
+    declares the whole key (a drum part needs instruments; there is nothing to misplace).
+    """
     score_part = ET.SubElement(ET.SubElement(root, "part-list"), "score-part", id=PART_ID)
     ET.SubElement(score_part, "part-name").text = "Drumset"
     ET.SubElement(score_part, "part-abbreviation").text = "D. Set"
-    sounds = list(DRUM_KEY.values())
+    used = {p.hit.instrument for p in placed}
+    sounds = [sound for name, sound in DRUM_KEY.items() if name in used] or list(DRUM_KEY.values())
     for sound in sounds:
         instrument = ET.SubElement(score_part, "score-instrument", id=instrument_id(sound))
         ET.SubElement(instrument, "instrument-name").text = sound.name
@@ -183,17 +227,17 @@ def _add_tempo(measure: ET.Element, grid: TempoGrid) -> None:
     ET.SubElement(direction, "sound", tempo=f"{quarters_per_minute:.2f}".rstrip("0").rstrip("."))
 
 
-def _voice_events(placed: Sequence[PlacedHit], grid: TempoGrid) -> list[_Event]:
+def _voice_events(placed: Sequence[PlacedHit], grid: TempoGrid, marks: dict[int, str]) -> list[_Event]:
     """Notes and rests of one voice in one bar, adding up to the bar."""
     if not placed:
         return [_Event(duration=_bar_length(grid), whole_bar_rest=True)]
-    beats: dict[int, tuple[int, dict[int, list[DrumSound]]]] = {}
+    beats: dict[int, tuple[int, dict[int, list[_Stroke]]]] = {}
     for hit in placed:
         division, slots = beats.setdefault(hit.beat, (hit.division, {}))
         slot = hit.slot * division // hit.division  # same beat, same division; guards odd input
-        sounds = slots.setdefault(slot, [])
-        if _sound(hit) not in sounds:
-            sounds.append(_sound(hit))
+        strokes = slots.setdefault(slot, [])
+        if all(stroke.sound != _sound(hit) for stroke in strokes):
+            strokes.append(_Stroke(_sound(hit), marks[id(hit)], hit.hit.velocity))
     events: list[_Event] = []
     beat = 1
     while beat <= grid.beats_per_bar:
@@ -212,9 +256,7 @@ def _voice_events(placed: Sequence[PlacedHit], grid: TempoGrid) -> list[_Event]:
     return events
 
 
-def _beat_events(
-    division: int, slots: dict[int, list[DrumSound]], grid: TempoGrid, group: int
-) -> list[_Event]:
+def _beat_events(division: int, slots: dict[int, list[_Stroke]], grid: TempoGrid, group: int) -> list[_Event]:
     """One beat: a leading rest if the beat starts empty, then each note lasting to the next one."""
     slot_length = _beat_length(grid) // division
     onsets = sorted(slots)
@@ -225,7 +267,9 @@ def _beat_events(
         events.append(_Event(duration=onsets[0] * slot_length, triplet=triplet, beam_group=group))
     for i, slot in enumerate(onsets):
         end = onsets[i + 1] if i + 1 < len(onsets) else division
-        sounds = sorted(slots[slot], key=lambda s: (s.display_octave, "CDEFGAB".index(s.display_step)))
+        sounds = sorted(
+            slots[slot], key=lambda s: (s.sound.display_octave, "CDEFGAB".index(s.sound.display_step))
+        )
         events.append(
             _Event(duration=(end - slot) * slot_length, sounds=sounds, triplet=triplet, beam_group=group)
         )
@@ -308,8 +352,14 @@ def _write_voice(measure: ET.Element, events: list[_Event], voice: int) -> int:
         if event.is_rest:
             _write_rest(measure, event, voice)
             continue
-        for index, sound in enumerate(event.sounds):
+        # Notation programs hang articulations on the chord, not the note (MuseScore 3 stacks two
+        # accents on a chord holding two accented notes): the accent is written once per chord.
+        first_accent = next((s for s in event.sounds if s.articulation == ACCENT), None)
+        for index, stroke in enumerate(event.sounds):
+            sound = stroke.sound
             note = ET.SubElement(measure, "note")
+            if stroke.velocity is not None:
+                note.set("dynamics", dynamics_for(stroke.velocity))
             if index:
                 ET.SubElement(note, "chord")
             unpitched = ET.SubElement(note, "unpitched")
@@ -320,14 +370,18 @@ def _write_voice(measure: ET.Element, events: list[_Event], voice: int) -> int:
             ET.SubElement(note, "voice").text = str(voice)
             _write_value(note, event)
             ET.SubElement(note, "stem").text = stem
-            if sound.notehead != "normal":
+            if stroke.articulation == GHOST:
+                ET.SubElement(note, "notehead", parentheses="yes").text = sound.notehead
+            elif sound.notehead != "normal":
                 ET.SubElement(note, "notehead").text = sound.notehead
             if index == 0:
                 # Beams and tuplet marks go on the chord's first note, as MuseScore writes them.
                 for number, kind in sorted(event.beams.items()):
                     ET.SubElement(note, "beam", number=str(number)).text = kind
-                if event.tuplet:
-                    _write_tuplet(note, event)
+            articulation = (
+                stroke.articulation if stroke.articulation != ACCENT or stroke is first_accent else None
+            )
+            _write_notations(note, event if index == 0 else None, articulation)
             written += 1
     return written
 
@@ -343,8 +397,7 @@ def _write_rest(measure: ET.Element, event: _Event, voice: int) -> None:
     ET.SubElement(note, "duration").text = str(event.duration)
     ET.SubElement(note, "voice").text = str(voice)
     _write_value(note, event)
-    if event.tuplet:
-        _write_tuplet(note, event)
+    _write_notations(note, event, None)
 
 
 def _write_value(note: ET.Element, event: _Event) -> None:
@@ -358,9 +411,20 @@ def _write_value(note: ET.Element, event: _Event) -> None:
         ET.SubElement(modification, "normal-notes").text = "2"
 
 
-def _write_tuplet(note: ET.Element, event: _Event) -> None:
+def _write_notations(note: ET.Element, event: _Event | None, articulation: str | None) -> None:
+    """One <notations> with the tuplet mark (``event``'s, if it starts or ends one) and the stroke's marks."""
+    tuplet = event is not None and event.tuplet is not None
+    if not tuplet and articulation not in (OPEN, ACCENT):
+        return
     notations = ET.SubElement(note, "notations")
-    attributes = {"type": str(event.tuplet), "number": "1"}
-    if event.tuplet == "start":
-        attributes["bracket"] = "yes" if event.tuplet_bracket else "no"
-    ET.SubElement(notations, "tuplet", attributes)
+    if event is not None and event.tuplet is not None:
+        attributes = {"type": event.tuplet, "number": "1"}
+        if event.tuplet == "start":
+            attributes["bracket"] = "yes" if event.tuplet_bracket else "no"
+        ET.SubElement(notations, "tuplet", attributes)
+    if articulation == OPEN:
+        technical = ET.SubElement(notations, "technical")
+        for mark in OPEN_MARKS:
+            ET.SubElement(technical, mark, placement="above")
+    elif articulation == ACCENT:
+        ET.SubElement(ET.SubElement(notations, "articulations"), "accent")

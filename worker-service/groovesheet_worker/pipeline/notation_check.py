@@ -2,6 +2,14 @@
 
 Everything checked here is produced by our own writer, so a failure is a bug in Groovesheet, never
 a problem with the user's audio: it is reported as such and not retried.
+
+Checked: one drum part with a percussion clef and the grid's time signature; every declared
+instrument is a sound of the drum key (types.DRUM_KEY, by its midi-unpitched number, each number
+once) on MIDI channel 10; every note is unpitched, names a declared instrument and sits on that
+instrument's line with its notehead (so each instrument stays distinct); a chord with an open hi-hat
+carries its ``o`` (``<open/>`` or ``<open-string/>`` on one of its notes: notation programs keep
+articulations per chord); a ``dynamics`` attribute is a number >= 0; every voice of every measure
+adds up to the bar.
 """
 
 from __future__ import annotations
@@ -12,7 +20,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from groovesheet_shared.errors import TranscriptionError
-from groovesheet_worker.pipeline.types import TempoGrid
+from groovesheet_worker.pipeline.types import DRUM_KEY, DrumSound, TempoGrid
+
+KEY_BY_UNPITCHED: dict[int, DrumSound] = {sound.midi_unpitched: sound for sound in DRUM_KEY.values()}
+OPEN_HIHAT = DRUM_KEY["hihat_open"]
 
 
 def check_musicxml(path: str | Path, grid: TempoGrid) -> None:
@@ -51,20 +62,31 @@ def _fail(detail: str) -> NoReturn:
     )
 
 
-def _check_instruments(score_part: ET.Element) -> set[str]:
+def _check_instruments(score_part: ET.Element) -> dict[str, DrumSound]:
+    """Declared instrument id -> its drum-key sound."""
     declared = {element.get("id") for element in score_part.findall("score-instrument")}
     if not declared:
         _fail("the drum part declares no instruments")
+    sounds: dict[str, DrumSound] = {}
     for midi in score_part.findall("midi-instrument"):
         if midi.get("id") not in declared:
             _fail(f"midi-instrument {midi.get('id')} has no score-instrument")
         if midi.findtext("midi-channel") != "10":
             _fail(f"instrument {midi.get('id')} is not on MIDI channel 10")
-        if not (midi.findtext("midi-unpitched") or "").isdigit():
+        unpitched = (midi.findtext("midi-unpitched") or "").strip()
+        if not unpitched.isdigit():
             _fail(f"instrument {midi.get('id')} has no midi-unpitched number")
-    if {m.get("id") for m in score_part.findall("midi-instrument")} != declared:
+        sound = KEY_BY_UNPITCHED.get(int(unpitched))
+        if sound is None:
+            _fail(
+                f"instrument {midi.get('id')} plays midi-unpitched {unpitched}, not a sound of the drum key"
+            )
+        if sound in sounds.values():
+            _fail(f"two instruments play {sound.name} (midi-unpitched {unpitched})")
+        sounds[str(midi.get("id"))] = sound
+    if set(sounds) != declared:
         _fail("not every drum instrument has a MIDI sound")
-    return {i for i in declared if i}
+    return sounds
 
 
 def _check_attributes(first: ET.Element, grid: TempoGrid) -> None:
@@ -83,13 +105,19 @@ def _check_attributes(first: ET.Element, grid: TempoGrid) -> None:
         _fail(f"the time signature {beats}/{beat_type} is not the grid's {grid.time_signature}")
 
 
-def _check_measure(measure: ET.Element, bar_length: Fraction, instruments: set[str]) -> None:
+def _check_measure(measure: ET.Element, bar_length: Fraction, instruments: dict[str, DrumSound]) -> None:
     """Every voice runs without gaps or overlaps from the start of the bar to its end."""
     number = measure.get("number", "?")
     cursor = Fraction(0)
     voice_ends: dict[str, Fraction] = {}
     last_start = Fraction(0)
+    chords: list[list[ET.Element]] = []
     for element in measure:
+        if element.tag == "note" and element.find("rest") is None:
+            if element.find("chord") is not None and chords:
+                chords[-1].append(element)
+            else:
+                chords.append([element])
         if element.tag == "backup":
             cursor -= _duration(element, number)
             if cursor < 0:
@@ -116,6 +144,8 @@ def _check_measure(measure: ET.Element, bar_length: Fraction, instruments: set[s
             cursor += length
     if not voice_ends:
         _fail(f"measure {number} is empty")
+    for chord in chords:
+        _check_open_mark(chord, number, instruments)
     for voice, end in sorted(voice_ends.items()):
         if end != bar_length:
             _fail(f"measure {number}, voice {voice} adds up to {end} of {bar_length} divisions")
@@ -134,13 +164,41 @@ def _duration(element: ET.Element, number: str) -> Fraction:
     return Fraction(int(text or 0))
 
 
-def _check_note(note: ET.Element, number: str, instruments: set[str]) -> None:
+def _check_open_mark(chord: list[ET.Element], number: str, instruments: dict[str, DrumSound]) -> None:
+    ids = {str(n.find("instrument").get("id")) for n in chord if n.find("instrument") is not None}
+    if OPEN_HIHAT not in {instruments[i] for i in ids if i in instruments}:
+        return
+    marks = [
+        m for n in chord for m in n.iterfind("notations/technical/*") if m.tag in ("open", "open-string")
+    ]
+    if not marks:
+        _fail(f"measure {number} has an open hi-hat without its open mark")
+
+
+def _check_note(note: ET.Element, number: str, instruments: dict[str, DrumSound]) -> None:
     if note.find("rest") is not None:
         return
     if note.find("pitch") is not None or note.find("unpitched") is None:
         _fail(f"measure {number} has a drum note without <unpitched>")
-    if not note.findtext("unpitched/display-step") or not note.findtext("unpitched/display-octave"):
+    step, octave = note.findtext("unpitched/display-step"), note.findtext("unpitched/display-octave")
+    if not step or not octave:
         _fail(f"measure {number} has an unpitched note without a staff position")
     instrument = note.find("instrument")
     if instrument is None or instrument.get("id") not in instruments:
         _fail(f"measure {number} has a note without a declared <instrument>")
+    sound = instruments[str(instrument.get("id"))]
+    if (step.strip(), octave.strip()) != (sound.display_step, str(sound.display_octave)):
+        _fail(
+            f"measure {number} has a {sound.name} on {step}{octave}, not on its line {sound.display_step}{sound.display_octave}"
+        )
+    notehead = (note.findtext("notehead") or "normal").strip()
+    if notehead != sound.notehead:
+        _fail(f"measure {number} has a {sound.name} with a {notehead} notehead, not {sound.notehead}")
+    dynamics = note.get("dynamics")
+    if dynamics is not None:
+        try:
+            valid = float(dynamics) >= 0
+        except ValueError:
+            valid = False
+        if not valid:
+            _fail(f"measure {number} has a note with dynamics {dynamics!r}, not a number >= 0")
