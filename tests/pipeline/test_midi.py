@@ -7,9 +7,12 @@ from pathlib import Path
 import mido
 import pytest
 
-from groovesheet_worker.pipeline.midi import TICKS_PER_QUARTER, velocity_for, write_midi
+from groovesheet_worker.pipeline.midi import DEFAULT_VELOCITY, TICKS_PER_QUARTER, velocity_for, write_midi
 from groovesheet_worker.pipeline.quantize import place_hits
-from groovesheet_worker.pipeline.types import Hit, TempoGrid
+from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit, TempoGrid
+
+# General MIDI drum notes of NOTATION.md's drum key, in INSTRUMENTS order.
+GM = dict(zip(INSTRUMENTS, (36, 38, 37, 42, 46, 44, 51, 53, 49, 50, 47, 43), strict=True))
 
 
 def grid_for(bpm: float = 100.0, beats_per_bar: int = 4, beat_unit: int = 4, start: float = 0.3) -> TempoGrid:
@@ -34,12 +37,12 @@ def test_drums_on_channel_ten_with_gm_numbers_tempo_and_meter(tmp_path: Path) ->
     grid = grid_for()
     beat = 0.6
     hits = [
-        Hit(0.3, "kick", 1.0),
-        Hit(0.3, "crash", 0.9),
-        Hit(0.3 + beat, "snare", 0.5),
-        Hit(0.3 + 1.5 * beat, "hihat", 0.0),
+        Hit(0.3, "kick", 1.0, 127),
+        Hit(0.3, "crash", 0.9, 110),
+        Hit(0.3 + beat, "snare", 0.5, 64),
+        Hit(0.3 + 1.5 * beat, "hihat_closed", 0.0, 41),
     ]
-    hits += [Hit(0.3 + 2 * beat, "ride", 0.7), Hit(0.3 + 3 * beat, "tom", 0.7)]
+    hits += [Hit(0.3 + 2 * beat, "ride", 0.7, 90), Hit(0.3 + 3 * beat, "tom_mid", 0.7, 100)]
     write_midi(place_hits(hits, grid), grid, tmp_path / "out.mid")
     notes, metas = read(tmp_path / "out.mid")
     assert {m.channel for _, m in notes} == {9}
@@ -55,9 +58,29 @@ def test_drums_on_channel_ten_with_gm_numbers_tempo_and_meter(tmp_path: Path) ->
     assert mido.tempo2bpm(tempo.tempo) == pytest.approx(100.0, abs=0.01)
     meter = next(m for m in metas if m.type == "time_signature")
     assert (meter.numerator, meter.denominator) == (4, 4)
+    # Note-on velocity is the stroke's loudness, not the finder's confidence.
     velocities = {m.note: m.velocity for _, m in notes}
-    assert velocities[36] == 127 and velocities[42] == 40
-    assert 40 < velocities[38] < velocities[49] < 127
+    assert velocities == {36: 127, 49: 110, 38: 64, 42: 41, 51: 90, 47: 100}
+
+
+def test_every_instrument_plays_its_general_midi_note(tmp_path: Path) -> None:
+    grid = grid_for()
+    hits = [Hit(0.3 + k * 0.3, name, 0.9, 20 + 8 * k) for k, name in enumerate(INSTRUMENTS)]
+    write_midi(place_hits(hits, grid), grid, tmp_path / "kit.mid")
+    notes, _ = read(tmp_path / "kit.mid")
+    assert [(m.note, m.velocity) for _, m in notes] == [
+        (GM[name], 20 + 8 * k) for k, name in enumerate(INSTRUMENTS)
+    ]
+    assert len(set(GM.values())) == 12
+
+
+def test_unknown_loudness_plays_at_one_default_velocity(tmp_path: Path) -> None:
+    """The AnNOTEator finder hears no loudness: sure and unsure hits sound the same."""
+    grid = grid_for()
+    hits = [Hit(0.3, "kick", 1.0), Hit(0.9, "snare", 0.05), Hit(1.2, "snare", 0.99, 30)]
+    write_midi(place_hits(hits, grid), grid, tmp_path / "flat.mid")
+    notes, _ = read(tmp_path / "flat.mid")
+    assert [m.velocity for _, m in notes] == [DEFAULT_VELOCITY, DEFAULT_VELOCITY, 30]
 
 
 def test_notes_keep_the_players_timing_inside_the_beat(tmp_path: Path) -> None:
@@ -71,7 +94,7 @@ def test_notes_keep_the_players_timing_inside_the_beat(tmp_path: Path) -> None:
 
 def test_every_note_is_released_and_repeats_are_not_cut(tmp_path: Path) -> None:
     grid = grid_for()
-    hits = [Hit(0.3 + k * 0.15, "hihat", 0.6) for k in range(16)]
+    hits = [Hit(0.3 + k * 0.15, "hihat_closed", 0.6, 80) for k in range(16)]
     write_midi(place_hits(hits, grid), grid, tmp_path / "hats.mid")
     midi = mido.MidiFile(tmp_path / "hats.mid")
     ons = offs = 0
@@ -99,5 +122,7 @@ def test_six_eight_tempo_is_in_quarters(tmp_path: Path) -> None:
 
 
 def test_velocity_range() -> None:
-    assert velocity_for(0.0) == 40 and velocity_for(1.0) == 127 and velocity_for(7.0) == 127
-    assert velocity_for(0.5) == 84
+    assert velocity_for(None) == DEFAULT_VELOCITY == 100
+    assert velocity_for(1) == 1 and velocity_for(64) == 64 and velocity_for(127) == 127
+    # Out-of-range values from a hit finder are clamped, never written as an invalid MIDI byte.
+    assert velocity_for(0) == 1 and velocity_for(-3) == 1 and velocity_for(200) == 127
