@@ -19,8 +19,26 @@ class InvalidJobId(GroovesheetError):
     code = "invalid_job_id"
 
 
+class InvalidJobOptions(GroovesheetError, ValueError):
+    """An option the uploader chose is outside the job contract (``code`` names which one).
+
+    A ValueError too, so pydantic reports it as a validation error when a model is built directly.
+    """
+
+    code = "invalid_options"
+
+
 class JobNotFound(GroovesheetError):
     code = "job_not_found"
+
+
+class JobUnreadable(GroovesheetError):
+    """The stored record of a job exists but cannot be read (damaged ``metadata.json``).
+
+    It is left where it is for an operator to look at; nothing deletes or overwrites it.
+    """
+
+    code = "job_unreadable"
 
 
 class OutputNotFound(GroovesheetError):

@@ -10,19 +10,30 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from groovesheet_shared.errors import InvalidJobId
+from groovesheet_shared.options import JobOptions
+from groovesheet_shared.outputs import OUTPUT_FILES, OUTPUTS
+from groovesheet_shared.progress import CHECKPOINTS, QUEUED, QUEUED_STAGE
 
-# Output kinds a client can download, and the object names they are stored under.
-OUTPUT_FILES: dict[str, str] = {
-    "musicxml": "output.musicxml",
-    "midi": "output.mid",
-    "json": "events.json",
-}
-OUTPUT_MEDIA_TYPES: dict[str, str] = {
-    "musicxml": "application/vnd.recordare.musicxml+xml",
-    "midi": "audio/midi",
-    "json": "application/json",
-}
-OUTPUT_SUFFIXES: dict[str, str] = {"musicxml": ".musicxml", "midi": ".mid", "json": ".json"}
+# The job contract lives in options.py, progress.py and outputs.py; these names are re-exported
+# because the services import them from here.
+__all__ = [
+    "CHECKPOINTS",
+    "OUTPUT_FILES",
+    "OUTPUT_MEDIA_TYPES",
+    "OUTPUT_SUFFIXES",
+    "Job",
+    "JobError",
+    "JobOptions",
+    "JobResult",
+    "JobStatus",
+    "new_job_id",
+    "parse_job_id",
+    "utc_now",
+]
+
+# Until the API reads the OUTPUTS table itself.
+OUTPUT_MEDIA_TYPES: dict[str, str] = {kind: output.media_type for kind, output in OUTPUTS.items()}
+OUTPUT_SUFFIXES: dict[str, str] = {kind: output.suffix for kind, output in OUTPUTS.items()}
 
 
 def utc_now() -> datetime:
@@ -77,15 +88,6 @@ class JobResult(BaseModel):
     stage_seconds: dict[str, float] = Field(default_factory=dict)
 
 
-class JobOptions(BaseModel):
-    """What the uploader asked for; None means 'estimate it'."""
-
-    title: str | None = None
-    bpm: float | None = None
-    time_signature: str | None = None
-    drums_only: bool = False
-
-
 Percent = Annotated[int, Field(ge=0, le=100)]
 
 
@@ -95,8 +97,8 @@ class Job(BaseModel):
     job_id: str
     status: JobStatus = JobStatus.QUEUED
     progress: Percent = 0
-    stage: str = "queued"
-    message: str = "Waiting for a worker"
+    stage: str = QUEUED_STAGE
+    message: str = QUEUED.message
     filename: str
     content_type: str
     size_bytes: int
@@ -122,11 +124,12 @@ class Job(BaseModel):
         return self.model_copy(update={**fields, "updated_at": utc_now()})
 
     def started(self, worker: str) -> Job:
+        checkpoint = CHECKPOINTS["started"]
         return self._changed(
             status=JobStatus.PROCESSING,
-            progress=30,
+            progress=checkpoint.percent,
             stage="started",
-            message="Transcription started",
+            message=checkpoint.message,
             started_at=utc_now(),
             attempts=self.attempts + 1,
             worker=worker,
@@ -138,14 +141,21 @@ class Job(BaseModel):
         return self._changed(progress=max(self.progress, percent), stage=stage, message=message)
 
     def completed(self, result: JobResult) -> Job:
+        checkpoint = CHECKPOINTS["completed"]
         return self._changed(
             status=JobStatus.COMPLETED,
-            progress=100,
+            progress=checkpoint.percent,
             stage="completed",
-            message="Your drum sheet music is ready",
+            message=checkpoint.message,
             completed_at=utc_now(),
             result=result,
             error=None,
+        )
+
+    def requeued(self, note: str) -> Job:
+        """Back to the queue for another try; ``note`` tells the person watching why."""
+        return self._changed(
+            status=JobStatus.QUEUED, progress=QUEUED.percent, stage=QUEUED_STAGE, message=note, worker=None
         )
 
     def failed(self, code: str, message: str) -> Job:

@@ -9,15 +9,16 @@ import contextlib
 import contextvars
 import json
 import logging
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 job_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "request_id", default=None
-)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -49,7 +50,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Libraries that install their own (plain-text) handlers; their records go through ours instead.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "fastapi")
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
+    """One handler on the root logger, writing to stdout: every library's records end up there.
+
+    Python warnings and uncaught exceptions (any thread) become log records too, so with
+    ``fmt="json"`` every line the service writes from Python is a JSON object.
+    """
     handler = logging.StreamHandler(sys.stdout)
     if fmt == "json":
         handler.setFormatter(JsonFormatter(service))
@@ -58,8 +68,80 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in _OWN_HANDLERS:
+        own = logging.getLogger(name)
+        own.handlers[:] = []
+        own.propagate = True
     for noisy in ("urllib3", "google", "httpx", "numba", "h5py", "absl"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, traceback)
+        return
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(kind, value, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    thread = args.thread.name if args.thread else "?"
+    logging.getLogger("uncaught").critical(
+        "uncaught exception in thread %s",
+        thread,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
+
+
+_native_stderr_lock = threading.Lock()
+_native_stderr_fd: int | None = None
+
+
+def capture_native_stderr(logger_name: str = "stderr") -> None:
+    """Turn whatever C libraries write to file descriptor 2 into log records, one per line.
+
+    Decoders (mpg123 in libsndfile) print warnings such as "Note: Illegal Audio-MPEG-Header"
+    straight to stderr, which Cloud Logging cannot parse. After this call, fd 2 is a pipe read by a
+    daemon thread that logs each line as a WARNING of ``logger_name``; the log handler writes to
+    stdout, so nothing loops. Called once per process, by the services' entry points.
+    """
+    global _native_stderr_fd
+    with _native_stderr_lock:
+        if _native_stderr_fd is not None:
+            return
+        read_fd, write_fd = os.pipe()
+        sys.stderr.flush()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        _native_stderr_fd = read_fd
+    logger = logging.getLogger(logger_name)
+    threading.Thread(target=_relay_lines, args=(read_fd, logger), name="stderr-relay", daemon=True).start()
+
+
+def _relay_lines(read_fd: int, logger: logging.Logger, max_line: int = 8192) -> None:
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(read_fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if len(pending) > max_line:
+            lines, pending = [*lines, pending], b""
+        for line in lines:
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                with contextlib.suppress(Exception):  # the relay must never stop reading
+                    logger.warning(text)
+    if pending.strip():
+        logger.warning(pending.decode("utf-8", "replace").rstrip())
 
 
 @contextlib.contextmanager

@@ -186,7 +186,10 @@ def test_delete_removes_everything(store: GcsJobStore, gcs_bucket: str, tmp_path
 
     with pytest.raises(JobNotFound):
         store.get(job.job_id)
-    assert object_names(gcs_bucket) == {f"jobs/{other.job_id}/input.mp3", f"jobs/{other.job_id}/metadata.json"}
+    assert object_names(gcs_bucket) == {
+        f"jobs/{other.job_id}/input.mp3",
+        f"jobs/{other.job_id}/metadata.json",
+    }
 
 
 def test_missing_bucket_is_a_storage_error(gcs_emulator: str, tmp_path: Path) -> None:
@@ -202,7 +205,9 @@ class _NoNetwork:
         raise AssertionError(f"request sent: {args}")
 
 
-@pytest.mark.parametrize("bad_id", ["../../etc/passwd", "..", "", "a/b", "jobs/x", "00000000-0000-1000-8000-000000000000"])
+@pytest.mark.parametrize(
+    "bad_id", ["../../etc/passwd", "..", "", "a/b", "jobs/x", "00000000-0000-1000-8000-000000000000"]
+)
 def test_invalid_job_ids_rejected_before_any_request(bad_id: str, tmp_path: Path) -> None:
     client = storage.Client(project=PROJECT, credentials=AnonymousCredentials(), _http=_NoNetwork())
     store = GcsJobStore(bucket_name="bucket", client=client)

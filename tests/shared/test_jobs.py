@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
 
 from groovesheet_shared.errors import InvalidJobId
-from groovesheet_shared.jobs import Job, JobResult, new_job_id, parse_job_id
+from groovesheet_shared.jobs import OUTPUT_FILES, Job, JobResult, new_job_id, parse_job_id
+from groovesheet_shared.outputs import OUTPUTS
+from groovesheet_shared.progress import CHECKPOINTS, QUEUED
 
 
 def make_job(**fields) -> Job:
@@ -64,3 +67,44 @@ def test_failed_job_carries_code_and_message():
 def test_progress_is_bounded():
     with pytest.raises(ValueError):
         make_job(progress=101)
+
+
+def test_started_and_completed_report_the_checkpoint_table():
+    job = make_job().started("w")
+    assert (job.progress, job.stage, job.message) == (
+        CHECKPOINTS["started"].percent,
+        "started",
+        CHECKPOINTS["started"].message,
+    )
+    done = job.completed(JobResult(total_notes=1, bpm=100, duration_seconds=2))
+    assert (done.progress, done.message) == (
+        CHECKPOINTS["completed"].percent,
+        CHECKPOINTS["completed"].message,
+    )
+
+
+def test_checkpoints_only_go_up_from_started_to_completed():
+    percents = [c.percent for c in CHECKPOINTS.values()]
+    assert percents == sorted(set(percents))
+    stages = list(CHECKPOINTS)
+    assert (stages[0], stages[-1]) == ("started", "completed")
+    assert percents[-1] == 100 and QUEUED.percent == 0 < percents[0]
+
+
+def test_requeued_goes_back_to_the_queue_and_stamps_updated_at():
+    running = make_job().started("w").progressed(55, "separated", "Drums separated")
+    before = running.updated_at
+    time.sleep(0.002)
+    again = running.requeued("The worker restarted; your job will continue shortly.")
+    assert (again.status, again.progress, again.stage) == ("queued", 0, "queued")
+    assert again.message == "The worker restarted; your job will continue shortly."
+    assert again.updated_at > before
+    assert again.attempts == running.attempts and again.worker is None
+
+
+def test_output_table_is_consistent():
+    assert set(OUTPUTS) == set(OUTPUT_FILES) == {"musicxml", "midi", "json"}
+    names = [o.file_name for o in OUTPUTS.values()]
+    assert len(set(names)) == len(names) and "metadata.json" not in names
+    assert OUTPUTS["midi"].download_name("Song") == "Song_transcription.mid"
+    assert {o.media_type for o in OUTPUTS.values()} >= {"audio/midi", "application/json"}

@@ -13,6 +13,7 @@ import pytest
 
 from groovesheet_shared.errors import InvalidJobId
 from groovesheet_shared.jobs import new_job_id
+from groovesheet_shared.queue import JobQueue, QueueMessage
 from groovesheet_shared.queue.local import LocalDirQueue
 
 
@@ -112,3 +113,28 @@ def test_requeue_abandoned_returns_claims_of_dead_workers_only(tmp_path: Path) -
     assert back is not None and (back.job_id, back.delivery_attempt) == (dead_job, 2)
     body = json.loads(Path(back.handle).read_text())
     assert body["claimed_by"]["pid"] == os.getpid()
+
+
+def test_an_unreadable_message_is_set_aside_and_the_next_one_delivered(tmp_path: Path) -> None:
+    queue = LocalDirQueue(tmp_path, poll_interval=0.01)
+    (queue.pending / "00000000000000000001-garbage.json").write_text("{not json")
+    (queue.pending / "00000000000000000002-bad-id.json").write_text(json.dumps({"job_id": "../../etc"}))
+    job_id = new_job_id()
+    queue.publish(job_id, "bucket-a")
+    message = queue.claim(timeout=1)
+    assert message is not None and (message.job_id, message.bucket) == (job_id, "bucket-a")
+    assert sorted(p.name for p in queue.rejected.iterdir()) == [
+        "00000000000000000001-garbage.json",
+        "00000000000000000002-bad-id.json",
+    ]
+
+
+def test_housekeeping_is_part_of_the_queue_port() -> None:
+    class Incomplete(JobQueue):
+        def publish(self, job_id: str, bucket: str | None = None) -> None: ...
+        def claim(self, timeout: float) -> QueueMessage | None: ...
+        def ack(self, message: QueueMessage) -> None: ...
+        def nack(self, message: QueueMessage) -> None: ...
+
+    with pytest.raises(TypeError, match="requeue_abandoned"):
+        Incomplete()  # type: ignore[abstract]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from groovesheet_shared.errors import InvalidJobId, JobNotFound, OutputNotFound, StorageError
+from groovesheet_shared.errors import InvalidJobId, JobNotFound, JobUnreadable, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, new_job_id
 from groovesheet_shared.storage import local
 from groovesheet_shared.storage.local import LocalJobStore, atomic_write_bytes
@@ -17,8 +17,13 @@ BAD_IDS = ["../../etc/passwd", "..", "", "/etc", "a/b", "00000000-0000-1000-8000
 
 
 def make_job() -> Job:
-    return Job(job_id=new_job_id(), filename="song.mp3", content_type="audio/mpeg", size_bytes=4,
-               input_name="input.mp3")
+    return Job(
+        job_id=new_job_id(),
+        filename="song.mp3",
+        content_type="audio/mpeg",
+        size_bytes=4,
+        input_name="input.mp3",
+    )
 
 
 @pytest.fixture
@@ -38,7 +43,8 @@ def test_round_trip(store: LocalJobStore, upload: Path, tmp_path: Path) -> None:
     store.create(job, upload)
     assert store.get(job.job_id) == job
     assert sorted(p.name for p in store.job_dir(job.job_id).iterdir() if not p.name.startswith(".")) == [
-        "input.mp3", "metadata.json"
+        "input.mp3",
+        "metadata.json",
     ]
     assert store.fetch_input(job.job_id, tmp_path).read_bytes() == b"ID3\x00"
 
@@ -71,14 +77,17 @@ def test_atomic_write_leaves_old_file_and_no_temp_on_failure(
     assert [p.name for p in tmp_path.iterdir()] == ["metadata.json"]
 
 
-def test_failed_create_leaves_nothing(store: LocalJobStore, upload: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_create_leaves_nothing(
+    store: LocalJobStore, upload: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job = make_job()
 
     def broken_write(path: Path, data: bytes) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(local, "atomic_write_bytes", broken_write)
-    with pytest.raises(OSError):
+    # A full disk is a storage problem the API answers 503, never an unexpected OSError (500).
+    with pytest.raises(StorageError, match="disk full"):
         store.create(job, upload)
     assert not store.job_dir(job.job_id).exists()
 
@@ -130,7 +139,9 @@ def test_update_lock_loses_nothing_across_threads_and_processes(store: LocalJobS
 
 
 @pytest.mark.parametrize("bad_id", BAD_IDS)
-def test_path_traversal_job_ids_rejected(store: LocalJobStore, upload: Path, tmp_path: Path, bad_id: str) -> None:
+def test_path_traversal_job_ids_rejected(
+    store: LocalJobStore, upload: Path, tmp_path: Path, bad_id: str
+) -> None:
     calls = [
         lambda: store.get(bad_id),
         lambda: store.update(bad_id, lambda job: job),
@@ -152,3 +163,24 @@ def test_output_names_cannot_escape_or_clobber_metadata(store: LocalJobStore, up
         with pytest.raises(ValueError):
             store.save_output(job.job_id, name, upload)
     assert store.get(job.job_id) == job
+
+
+def test_a_jobs_folder_that_cannot_be_written_is_a_storage_error(store: LocalJobStore, upload: Path) -> None:
+    # Running as root, permissions do not stop writes; a file where the folder should be does.
+    store.jobs_dir.rmdir()
+    store.jobs_dir.write_text("not a folder")
+    with pytest.raises(StorageError, match="writable"):
+        store.create(make_job(), upload)
+
+
+def test_damaged_metadata_is_unreadable_and_left_as_it_is(store: LocalJobStore, upload: Path) -> None:
+    job = make_job()
+    store.create(job, upload)
+    metadata = store.job_dir(job.job_id) / "metadata.json"
+    metadata.write_bytes(b'{"job_id": "' + job.job_id.encode() + b'", "status": "queu')
+    damaged = metadata.read_bytes()
+    with pytest.raises(JobUnreadable, match="Upload the song again"):
+        store.get(job.job_id)
+    with pytest.raises(JobUnreadable):
+        store.update(job.job_id, lambda j: j.started("w"))
+    assert metadata.read_bytes() == damaged

@@ -122,7 +122,7 @@ def test_one_message_at_a_time_and_lease_kept(
         thread.join()
     winners = {key: m for key, m in results.items() if m is not None}
     assert len(winners) == 1, f"exactly one consumer gets the message, got {results}"
-    (holder_key, held), = winners.items()
+    ((holder_key, held),) = winners.items()
     holder, other = (first, second) if holder_key == "first" else (second, first)
     assert held.job_id == job_a
 
@@ -168,10 +168,15 @@ def test_nack_counts_delivery_attempts_with_dead_letter_policy(pubsub_emulator: 
     suffix = uuid.uuid4().hex[:12]
     names = PubSubNames("groovesheet-test", f"dl-{suffix}", f"dl-{suffix}-sub")
     ensure_topic_and_subscription(
-        *names, ack_deadline=FAULT_ACK_DEADLINE, dead_letter_topic=f"dl-{suffix}-dead", max_delivery_attempts=5
+        *names,
+        ack_deadline=FAULT_ACK_DEADLINE,
+        dead_letter_topic=f"dl-{suffix}-dead",
+        max_delivery_attempts=5,
     )
     # Idempotent: running the setup again is fine.
-    ensure_topic_and_subscription(*names, ack_deadline=FAULT_ACK_DEADLINE, dead_letter_topic=f"dl-{suffix}-dead")
+    ensure_topic_and_subscription(
+        *names, ack_deadline=FAULT_ACK_DEADLINE, dead_letter_topic=f"dl-{suffix}-dead"
+    )
     made: list[PubSubQueue] = []
     try:
         consumer = make(made, names)
@@ -241,7 +246,9 @@ def test_message_of_sigkilled_consumer_goes_to_another(
     successor.ack(again)
 
 
-def test_malformed_message_is_dropped(pubsub_topic_subscription: PubSubNames, queues: list[PubSubQueue]) -> None:
+def test_malformed_message_is_dropped(
+    pubsub_topic_subscription: PubSubNames, queues: list[PubSubQueue]
+) -> None:
     from google.cloud import pubsub_v1
 
     names = pubsub_topic_subscription

@@ -9,6 +9,12 @@ from typing import Any
 
 @dataclass
 class QueueMessage:
+    """One delivery of a job.
+
+    ``bucket`` is where the publisher stored the job (``JobStore.location``: a GCS bucket or a local
+    folder). A worker only runs jobs from its own store and fails any other (see the job runner).
+    """
+
     job_id: str
     bucket: str | None = None
     delivery_attempt: int = 1
@@ -31,6 +37,11 @@ class JobQueue(ABC):
     @abstractmethod
     def nack(self, message: QueueMessage) -> None:
         """Give the job back for another try (transient failure, or shutting down)."""
+
+    @abstractmethod
+    def requeue_abandoned(self) -> int:
+        """Housekeeping the worker runs every QUEUE_SWEEP_SECONDS: put back deliveries whose worker
+        died, so they are delivered again. Returns how many were put back."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving; a message in hand is not acknowledged."""

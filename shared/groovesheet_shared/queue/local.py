@@ -3,21 +3,25 @@
 ``pending/`` holds messages to deliver; a worker claims one by renaming it into ``claimed/``,
 which the filesystem does for exactly one of any number of racing workers. A claim records the
 worker's pid so a claim left behind by a dead worker can be put back (at-least-once delivery).
+A message no worker can read is moved to ``rejected/`` (kept for a person to look at).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import time
 from pathlib import Path
 
-from groovesheet_shared.errors import QueueError
+from groovesheet_shared.errors import InvalidJobId, QueueError
 from groovesheet_shared.jobs import parse_job_id
 from groovesheet_shared.queue.base import JobQueue, QueueMessage
 from groovesheet_shared.storage.local import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
 
 
 class LocalDirQueue(JobQueue):
@@ -25,8 +29,9 @@ class LocalDirQueue(JobQueue):
         self.root = Path(root)
         self.pending = self.root / "pending"
         self.claimed = self.root / "claimed"
+        self.rejected = self.root / "rejected"
         self.poll_interval = poll_interval
-        for folder in (self.pending, self.claimed):
+        for folder in (self.pending, self.claimed, self.rejected):
             folder.mkdir(parents=True, exist_ok=True)
 
     def publish(self, job_id: str, bucket: str | None = None) -> None:
@@ -54,14 +59,23 @@ class LocalDirQueue(JobQueue):
                 os.rename(entry, target)
             except FileNotFoundError:
                 continue  # another worker won this one
-            body = json.loads(target.read_text())
+            try:
+                body = json.loads(target.read_text())
+                job_id = parse_job_id(body["job_id"])
+                bucket = body.get("bucket")
+                delivery_attempt = int(body.get("delivery_attempt", 1))
+            except (ValueError, KeyError, TypeError, AttributeError, InvalidJobId) as exc:
+                logger.error("moving unreadable queue message %s to rejected/: %s", entry.name, exc)
+                with contextlib.suppress(FileNotFoundError):
+                    os.rename(target, self.rejected / entry.name)
+                continue
             body["claimed_by"] = {"host": socket.gethostname(), "pid": os.getpid()}
             body["claimed_at"] = time.time()
             atomic_write_bytes(target, json.dumps(body).encode())
             return QueueMessage(
-                job_id=body["job_id"],
-                bucket=body.get("bucket"),
-                delivery_attempt=int(body.get("delivery_attempt", 1)),
+                job_id=job_id,
+                bucket=bucket if isinstance(bucket, str) else None,
+                delivery_attempt=delivery_attempt,
                 handle=target,
             )
         return None

@@ -91,7 +91,10 @@ class PubSubQueue(JobQueue):
             # The library retries transient errors; bound that by our own wait so a message the
             # caller was told failed is not quietly published minutes later.
             future = publisher.publish(
-                self.topic_path, data, retry=Retry(predicate=_PUBLISH_RETRYABLE, timeout=self._publish_timeout), timeout=10.0
+                self.topic_path,
+                data,
+                retry=Retry(predicate=_PUBLISH_RETRYABLE, timeout=self._publish_timeout),
+                timeout=10.0,
             )
             future.result(timeout=self._publish_timeout)
         except QueueError:
@@ -136,6 +139,10 @@ class PubSubQueue(JobQueue):
 
     def nack(self, message: QueueMessage) -> None:
         _handle(message).nack()
+
+    def requeue_abandoned(self) -> int:
+        """Nothing to do: Pub/Sub redelivers a message by itself once its lease is no longer renewed."""
+        return 0
 
     def close(self) -> None:
         with self._lock:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from groovesheet_shared.settings import CommonSettings
-from groovesheet_shared.storage.base import JobChange, JobStore
+from groovesheet_shared.storage.base import JobChange, JobStore, parse_stored_job
 from groovesheet_shared.storage.local import LocalJobStore
 
-__all__ = ["JobChange", "JobStore", "LocalJobStore", "create_job_store"]
+__all__ = ["JobChange", "JobStore", "LocalJobStore", "create_job_store", "parse_stored_job"]
 
 
 def create_job_store(settings: CommonSettings) -> JobStore:

@@ -6,10 +6,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from groovesheet_shared.errors import JobUnreadable
 from groovesheet_shared.jobs import Job
 
 JobChange = Callable[[Job], Job | None]
 """Takes the current job and returns the new one, or None to leave it unchanged."""
+
+
+def parse_stored_job(data: bytes, job_id: str) -> Job:
+    """The job in a stored ``metadata.json``; JobUnreadable when it is damaged (it is left as is)."""
+    try:
+        return Job.from_json(data)
+    except (ValidationError, ValueError) as exc:
+        problem = str(exc).splitlines()[0][:200]
+        raise JobUnreadable(
+            f"The stored record of job {job_id} is damaged ({problem}), so its status cannot be shown. "
+            "Upload the song again to get a new job."
+        ) from exc
 
 
 class JobStore(ABC):

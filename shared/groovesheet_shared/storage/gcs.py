@@ -26,8 +26,9 @@ from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
-from groovesheet_shared.jobs import OUTPUT_FILES, OUTPUT_MEDIA_TYPES, Job, parse_job_id
-from groovesheet_shared.storage.base import JobChange, JobStore
+from groovesheet_shared.jobs import Job, parse_job_id
+from groovesheet_shared.outputs import MEDIA_TYPE_BY_FILE
+from groovesheet_shared.storage.base import JobChange, JobStore, parse_stored_job
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,15 @@ METADATA = "metadata.json"
 # Files above 8 MiB go up as a resumable upload in chunks of this size (a multiple of 256 KiB), so
 # a long song is streamed from disk and a broken connection resumes instead of starting over.
 UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
-_MEDIA_TYPES = {name: OUTPUT_MEDIA_TYPES[kind] for kind, name in OUTPUT_FILES.items()}
 # The upload or its retry may be the one that failed: the caller sees this as a transient error.
-_TRANSIENT = (gexc.GoogleAPICallError, gexc.RetryError, requests.RequestException, GoogleAuthError,
-              InvalidResponse, DataCorruption)
+_TRANSIENT = (
+    gexc.GoogleAPICallError,
+    gexc.RetryError,
+    requests.RequestException,
+    GoogleAuthError,
+    InvalidResponse,
+    DataCorruption,
+)
 
 
 class GcsJobStore(JobStore):
@@ -125,7 +131,7 @@ class GcsJobStore(JobStore):
                 ) from None
         if blob.generation is None:
             raise StorageError(f"GCS did not report the generation of {blob.name}; cannot update it safely")
-        return Job.from_json(data), int(blob.generation)
+        return parse_stored_job(data, job_id), int(blob.generation)
 
     def get(self, job_id: str) -> Job:
         return self._read_metadata(job_id)[0]
@@ -175,7 +181,7 @@ class GcsJobStore(JobStore):
     def save_output(self, job_id: str, name: str, source: Path) -> None:
         name = _safe_name(name)
         self._require_job(job_id)
-        blob = self._blob(job_id, name, _MEDIA_TYPES.get(name, "application/octet-stream"))
+        blob = self._blob(job_id, name, MEDIA_TYPE_BY_FILE.get(name, "application/octet-stream"))
         with self._errors(f"store {name} of job {job_id}"):
             # Writing the same file again is harmless, so the unconditional upload may be retried.
             blob.upload_from_filename(str(source), retry=DEFAULT_RETRY)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, parse_job_id
-from groovesheet_shared.storage.base import JobChange, JobStore
+from groovesheet_shared.storage.base import JobChange, JobStore, parse_stored_job
 
 METADATA = "metadata.json"
 _LOCK = ".lock"
@@ -49,7 +49,19 @@ class LocalJobStore(JobStore):
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.jobs_dir = self.root / "jobs"
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        with self._io("create the jobs folder"):
+            self.jobs_dir.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def _io(self, action: str) -> Iterator[None]:
+        """A full disk or a folder the service may not write is a storage problem, not a bug."""
+        try:
+            yield
+        except OSError as exc:
+            raise StorageError(
+                f"Could not {action} in {self.root}: {exc.strerror or exc}. "
+                "Check that the folder exists, has free space and is writable by the service."
+            ) from exc
 
     @property
     def location(self) -> str:
@@ -76,25 +88,29 @@ class LocalJobStore(JobStore):
 
     def create(self, job: Job, input_file: Path) -> None:
         directory = self.job_dir(job.job_id)
+        with self._io(f"create the folder of job {job.job_id}"):
+            try:
+                directory.mkdir(parents=True, exist_ok=False)
+            except FileExistsError:
+                raise StorageError(f"Job {job.job_id} already exists") from None
         try:
-            directory.mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            raise StorageError(f"Job {job.job_id} already exists") from None
-        try:
-            atomic_copy(Path(input_file), directory / job.input_name)
-            atomic_write_bytes(directory / METADATA, job.to_json().encode())
+            with self._io(f"store job {job.job_id}"):
+                atomic_copy(Path(input_file), directory / job.input_name)
+                atomic_write_bytes(directory / METADATA, job.to_json().encode())
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
 
     def get(self, job_id: str) -> Job:
         directory = self._existing_job_dir(job_id)
-        return Job.from_json((directory / METADATA).read_bytes())
+        with self._io(f"read job {job_id}"):
+            data = (directory / METADATA).read_bytes()
+        return parse_stored_job(data, job_id)
 
     def update(self, job_id: str, change: JobChange) -> Job:
         directory = self._existing_job_dir(job_id)
-        with self._locked(directory):
-            current = Job.from_json((directory / METADATA).read_bytes())
+        with self._io(f"update job {job_id}"), self._locked(directory):
+            current = parse_stored_job((directory / METADATA).read_bytes(), job_id)
             new = change(current)
             if new is None:
                 return current
@@ -104,22 +120,25 @@ class LocalJobStore(JobStore):
     def fetch_input(self, job_id: str, destination: Path) -> Path:
         job = self.get(job_id)
         target = Path(destination) / job.input_name
-        try:
-            shutil.copyfile(self.job_dir(job_id) / job.input_name, target)
-        except FileNotFoundError:
-            raise StorageError(f"The uploaded song of job {job_id} is missing from storage") from None
+        with self._io(f"copy the input of job {job_id}"):
+            try:
+                shutil.copyfile(self.job_dir(job_id) / job.input_name, target)
+            except FileNotFoundError:
+                raise StorageError(f"The uploaded song of job {job_id} is missing from storage") from None
         return target
 
     def save_output(self, job_id: str, name: str, source: Path) -> None:
         directory = self._existing_job_dir(job_id)
-        atomic_copy(Path(source), directory / _safe_name(name))
+        with self._io(f"store {name} of job {job_id}"):
+            atomic_copy(Path(source), directory / _safe_name(name))
 
     def read_output(self, job_id: str, name: str) -> bytes:
         path = self._existing_job_dir(job_id) / _safe_name(name)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise OutputNotFound(f"Job {job_id} has no {name}") from None
+        with self._io(f"read {name} of job {job_id}"):
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                raise OutputNotFound(f"Job {job_id} has no {name}") from None
 
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
