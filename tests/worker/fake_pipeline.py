@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from groovesheet_shared.jobs import JobOptions, JobResult
+from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult
 from groovesheet_worker.transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
 
 PIPELINE_STAGES = [s for s in CHECKPOINTS if s not in ("started", "completed")]
@@ -20,11 +20,13 @@ class FakePipeline:
         self.seconds_per_stage = seconds_per_stage
         self.log = log
         self.calls: list[Path] = []
+        self.options: list[JobOptions] = []
 
     def __call__(
         self, audio_path: Path, options: JobOptions, work_dir: Path, progress: ProgressCallback
     ) -> PipelineOutput:
         self.calls.append(audio_path)
+        self.options.append(options)
         if self.log is not None:
             # O_APPEND writes of one short line are atomic, so several processes can share the log.
             with open(self.log, "a") as handle:
@@ -37,8 +39,9 @@ class FakePipeline:
         # FAKE_MUSICXML=path writes a real score (for the browser test's preview); default: a stub.
         fake_musicxml = os.environ.get("FAKE_MUSICXML")
         musicxml = Path(fake_musicxml).read_text() if fake_musicxml else "<score-partwise/>"
-        for name, text in (("output.musicxml", musicxml), ("output.mid", "MThd"), ("events.json", "{}")):
+        for kind, text in (("musicxml", musicxml), ("midi", "MThd"), ("json", "{}")):
+            name = OUTPUT_FILES[kind]
             files[name] = work_dir / name
             files[name].write_text(text)
         result = JobResult(total_notes=1, bpm=120.0, duration_seconds=audio_path.stat().st_size / 1e5)
-        return PipelineOutput(files=files, result=result)
+        return PipelineOutput(files=files, result=result, extra={"clip_bpm": 120.0})

@@ -20,7 +20,9 @@ def main() -> int:
     settings = WorkerSettings(poll_seconds=0.2)
     configure_logging("fake-worker", "INFO", "json")
     pipeline = FakePipeline(float(os.environ.get("FAKE_STAGE_SECONDS", "0")), Path(os.environ["FAKE_LOG"]))
-    runner = JobRunner(create_job_store(settings), create_job_queue(settings, consumer=True), pipeline, settings)
+    runner = JobRunner(
+        create_job_store(settings), create_job_queue(settings, consumer=True), pipeline, settings
+    )
     install_signal_handlers(runner)
     with contextlib.suppress(WorkerShutdown):
         runner.run_forever()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
-from groovesheet_shared.errors import StorageError, TranscriptionError
-from groovesheet_shared.jobs import JobResult
+from groovesheet_shared.errors import QueueError, StorageError, TranscriptionError
+from groovesheet_shared.jobs import JobOptions, JobResult
+from groovesheet_shared.queue import LocalDirQueue
 from groovesheet_worker.runner import JobRunner, WorkerShutdown
 from groovesheet_worker.transcription import CHECKPOINTS
 from tests.worker.conftest import add_job
@@ -127,7 +129,9 @@ def test_retryable_transcription_error_then_success(store, queue, settings, tmp_
 
 def test_repeat_delivery_of_a_completed_job_does_no_work(store, queue, settings, tmp_path):
     job_id = add_job(store, queue, tmp_path)
-    store.update(job_id, lambda j: j.started("w").completed(JobResult(total_notes=5, bpm=100, duration_seconds=3)))
+    store.update(
+        job_id, lambda j: j.started("w").completed(JobResult(total_notes=5, bpm=100, duration_seconds=3))
+    )
     pipeline = FakePipeline()
     run_one(JobRunner(store, queue, pipeline, settings), queue)
     assert pipeline.calls == []
@@ -220,3 +224,100 @@ def test_a_job_that_runs_too_long_is_failed_not_left_processing(store, queue, se
     assert job.error.code == "job_timeout"
     assert "shorter" in job.error.message
     assert queue.pending_count() == 0
+
+
+def test_requeue_stamps_updated_at(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    before = store.get(job_id).updated_at
+
+    def flaky(*_):
+        time.sleep(0.01)
+        raise StorageError("bucket hiccup")
+
+    run_one(JobRunner(store, queue, flaky, settings), queue)
+    job = store.get(job_id)
+    assert job.status == "queued" and job.progress == 0
+    assert job.updated_at > before
+    # Stamped by the requeue itself, after the pipeline's 10 ms, not left at the start.
+    assert (job.updated_at - job.started_at).total_seconds() >= 0.01
+
+
+def test_message_for_another_bucket_fails_the_job_clearly(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    queue.claim(timeout=1)  # drop the message add_job published for this store
+    queue.publish(job_id, "gs://someone-elses-bucket")
+    pipeline = FakePipeline()
+    run_one(JobRunner(store, queue, pipeline, settings), queue)
+
+    assert pipeline.calls == []
+    job = store.get(job_id)
+    assert job.status == "failed" and job.error.code == "wrong_bucket"
+    assert "try again later" in job.error.message
+    assert queue.pending_count() == 0  # acked: another delivery would meet the same settings
+
+
+def test_message_for_another_bucket_and_unknown_job_is_dropped(store, queue, settings):
+    queue.publish("3f0b9a8e-6c1d-4b2a-9f3e-2d1c0b9a8e7f", "other-bucket")
+    run_one(JobRunner(store, queue, FakePipeline(), settings), queue)
+    assert queue.pending_count() == 0 and list(queue.claimed.iterdir()) == []
+
+
+def test_message_for_a_damaged_job_is_dropped_and_the_record_kept(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    metadata = store.job_dir(job_id) / "metadata.json"
+    metadata.write_text("{ damaged")
+    pipeline = FakePipeline()
+    run_one(JobRunner(store, queue, pipeline, settings), queue)
+    assert pipeline.calls == [] and queue.pending_count() == 0
+    assert metadata.read_text() == "{ damaged"
+
+
+def test_job_deleted_while_it_runs_is_dropped_not_retried(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+
+    def deleting(audio_path, options, work_dir, progress):
+        store.delete(job_id)
+        progress(35, "separating", "Separating")
+
+    run_one(JobRunner(store, queue, deleting, settings), queue)
+    assert queue.pending_count() == 0 and list(queue.claimed.iterdir()) == []
+
+
+def test_pipeline_receives_the_validated_options(store, queue, settings, tmp_path):
+    job_id = add_job(store, queue, tmp_path)
+    store.update(job_id, lambda j: j.model_copy(update={"options": JobOptions(bpm=94, time_signature="6/8")}))
+    pipeline = FakePipeline()
+    run_one(JobRunner(store, queue, pipeline, settings), queue)
+    assert pipeline.options == [JobOptions(bpm=94, time_signature="6/8")]
+
+
+class CountingQueue(LocalDirQueue):
+    def __init__(self, root, **kwargs):
+        super().__init__(root, **kwargs)
+        self.sweeps = 0
+
+    def requeue_abandoned(self) -> int:
+        self.sweeps += 1
+        return super().requeue_abandoned()
+
+
+def test_housekeeping_runs_through_the_port_on_its_interval(store, settings, tmp_path):
+    queue = CountingQueue(tmp_path / "jobs-root" / "queue", poll_interval=0.01)
+    runner = JobRunner(
+        store,
+        queue,
+        FakePipeline(),
+        settings.model_copy(update={"queue_sweep_seconds": 0.2, "poll_seconds": 0.02}),
+    )
+    stopper = threading.Timer(0.7, runner.stop.set)
+    stopper.start()
+    runner.run_forever()
+    assert 3 <= queue.sweeps <= 5  # at start, then every 0.2 s for 0.7 s
+
+
+def test_housekeeping_failure_does_not_stop_the_worker(store, queue, settings, monkeypatch):
+    def broken() -> int:
+        raise QueueError("folder gone")
+
+    monkeypatch.setattr(queue, "requeue_abandoned", broken)
+    assert JobRunner(store, queue, FakePipeline(), settings).sweep_queue() == 0

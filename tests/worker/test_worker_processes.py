@@ -18,7 +18,9 @@ from tests.worker.conftest import add_job
 
 
 def start_fake_worker(tmp_path: Path, log: Path, stage_seconds: float = 0.0) -> subprocess.Popen:
-    env = service_env(tmp_path / "jobs-root", FAKE_LOG=str(log), FAKE_STAGE_SECONDS=str(stage_seconds), PORT="0")
+    env = service_env(
+        tmp_path / "jobs-root", FAKE_LOG=str(log), FAKE_STAGE_SECONDS=str(stage_seconds), PORT="0"
+    )
     return start_worker(env, "tests.worker.fake_worker")
 
 
@@ -61,7 +63,11 @@ def test_sigterm_mid_job_gives_it_back_and_exits(store, queue, tmp_path):
     job = store.get(job_id)
     assert job.status == "queued"
     assert queue.pending_count() == 1
-    assert any("giving it back" in json.loads(line)["message"] for line in output.splitlines() if line.startswith("{"))
+    assert any(
+        "giving it back" in json.loads(line)["message"]
+        for line in output.splitlines()
+        if line.startswith("{")
+    )
 
 
 def test_job_of_a_killed_worker_is_finished_by_the_next_one(store, queue, tmp_path):

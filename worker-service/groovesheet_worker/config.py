@@ -29,6 +29,8 @@ class WorkerSettings(CommonSettings):
     port: int = 8080
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     poll_seconds: float = Field(default=2.0, gt=0)
+    # How often the worker runs the queue's housekeeping (JobQueue.requeue_abandoned).
+    queue_sweep_seconds: float = Field(default=30.0, gt=0)
     # Transient failures are retried this many deliveries (the dead-letter policy uses the same number).
     max_attempts: int = Field(default=5, ge=1)
     # A job still running after this long is failed, so it never stays 'processing' for ever

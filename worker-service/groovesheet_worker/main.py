@@ -13,7 +13,7 @@ import sys
 import threading
 from types import FrameType
 
-from groovesheet_shared.logging import configure_logging
+from groovesheet_shared.logging import capture_native_stderr, configure_logging
 from groovesheet_shared.queue import create_job_queue
 from groovesheet_shared.storage import create_job_store
 from groovesheet_worker.config import WorkerSettings, get_settings
@@ -51,6 +51,9 @@ def install_signal_handlers(runner: JobRunner) -> None:
 def main() -> int:
     settings = get_settings()
     configure_logging("groovesheet-worker", settings.log_level, settings.log_format)
+    if settings.log_format == "json":
+        # Decoders and TensorFlow write to stderr from C; those lines become JSON records too.
+        capture_native_stderr()
     health = WorkerHealth()
     server = serve_health(health, settings.port)
     try:

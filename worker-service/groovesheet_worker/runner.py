@@ -2,7 +2,8 @@
 
 A job always ends ``completed`` or ``failed`` with a reason; a message is acknowledged only once
 the outputs and the final metadata are stored, so a worker that dies mid-job leaves the message to
-be delivered again.
+be delivered again. A message for a job stored somewhere else than this worker's store (another
+bucket or folder, ``QueueMessage.bucket``) is refused: the job is failed with ``wrong_bucket``.
 """
 
 from __future__ import annotations
@@ -17,20 +18,24 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from groovesheet_shared.errors import GroovesheetError, JobNotFound, TranscriptionError
+from groovesheet_shared.errors import GroovesheetError, JobNotFound, JobUnreadable, TranscriptionError
 from groovesheet_shared.jobs import Job, JobStatus
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.queue import JobQueue, QueueMessage
 from groovesheet_shared.storage import JobStore
 from groovesheet_worker.config import WorkerSettings
 from groovesheet_worker.health import WorkerHealth
-from groovesheet_worker.transcription import CHECKPOINTS, Pipeline, ProgressCallback
+from groovesheet_worker.transcription import Pipeline, ProgressCallback
 
 logger = logging.getLogger(__name__)
 
 UNEXPECTED_ERROR = (
     "Something unexpected stopped the transcription. It has been logged for us to fix; "
     "please try uploading the song again."
+)
+WRONG_BUCKET = (
+    "The transcription service is set up wrongly: your song was stored where the worker does not "
+    "look. We have logged it; please try again later."
 )
 
 
@@ -79,11 +84,13 @@ class JobRunner:
 
     # --- the loop
     def run_forever(self) -> None:
-        logger.info("worker ready", extra={"worker_id": self.settings.worker_id})
-        last_sweep = 0.0
+        logger.info(
+            "worker ready", extra={"worker_id": self.settings.worker_id, "store": self.store.location}
+        )
+        last_sweep: float | None = None
         while not self.stop.is_set():
-            if time.monotonic() - last_sweep > 30:
-                self._requeue_abandoned()
+            if last_sweep is None or time.monotonic() - last_sweep >= self.settings.queue_sweep_seconds:
+                self.sweep_queue()
                 last_sweep = time.monotonic()
             self.health.beat()
             message = self.queue.claim(timeout=self.settings.poll_seconds)
@@ -91,10 +98,16 @@ class JobRunner:
                 self.handle(message)
         logger.info("worker stopped")
 
-    def _requeue_abandoned(self) -> None:
-        requeue = getattr(self.queue, "requeue_abandoned", None)
-        if requeue is not None and (count := requeue()):
+    def sweep_queue(self) -> int:
+        """The queue's housekeeping; a failure is logged and tried again at the next sweep."""
+        try:
+            count = self.queue.requeue_abandoned()
+        except (GroovesheetError, OSError):
+            logger.exception("queue housekeeping failed; trying again later")
+            return 0
+        if count:
             logger.warning("put back jobs left by a worker that died", extra={"count": count})
+        return count
 
     # --- one message
     def handle(self, message: QueueMessage) -> None:
@@ -106,10 +119,17 @@ class JobRunner:
                 raise
 
     def _handle(self, message: QueueMessage) -> None:
+        if self._from_another_store(message):
+            return
         try:
             job = self.store.get(message.job_id)
         except JobNotFound:
             logger.warning("message for a job that does not exist; dropping it")
+            self.queue.ack(message)
+            return
+        except JobUnreadable as exc:
+            # Retrying cannot repair it; the damaged record stays in storage for a person to read.
+            logger.error("dropping the message: %s", exc.message, extra={"error_code": exc.code})
             self.queue.ack(message)
             return
         if job.status.is_final:
@@ -123,9 +143,14 @@ class JobRunner:
         started = time.monotonic()
         try:
             job = self.store.update(job.job_id, lambda j: j.started(self.settings.worker_id))
-            self._run(job)
+            diagnostics = self._run(job)
         except WorkerShutdown:
             raise
+        except JobNotFound:
+            logger.warning("the job was deleted while it ran; dropping the message")
+            self.queue.ack(message)
+            self.health.finished(ok=False)
+            return
         except JobTimedOut:
             minutes = round(self.settings.job_timeout_seconds / 60)
             self._fail(
@@ -145,7 +170,9 @@ class JobRunner:
             if message.delivery_attempt < self.settings.max_attempts:
                 self._retry_later(message, exc)
                 return
-            self._fail(message, exc.code, "The transcription kept failing on our side; please try again later.")
+            self._fail(
+                message, exc.code, "The transcription kept failing on our side; please try again later."
+            )
             return
         except Exception:
             logger.exception("pipeline crashed")
@@ -153,9 +180,35 @@ class JobRunner:
             return
         self.queue.ack(message)
         self.health.finished(ok=True)
-        logger.info("job completed", extra={"seconds": round(time.monotonic() - started, 1)})
+        logger.info("job completed", extra={"seconds": round(time.monotonic() - started, 1), **diagnostics})
 
-    def _run(self, job: Job) -> None:
+    def _from_another_store(self, message: QueueMessage) -> bool:
+        """True (and the message settled) when the job was stored where this worker does not look."""
+        if message.bucket is None or message.bucket == self.store.location:
+            return False
+        logger.error(
+            "message for a job in another store: the API and the worker disagree on "
+            "GCS_BUCKET_NAME / LOCAL_JOBS_DIR",
+            extra={
+                "error_code": "wrong_bucket",
+                "message_bucket": message.bucket,
+                "store": self.store.location,
+            },
+        )
+        try:
+            self.store.update(
+                message.job_id,
+                lambda j: None if j.status.is_final else j.failed("wrong_bucket", WRONG_BUCKET),
+            )
+        except JobNotFound:
+            pass  # the usual case: the job is in the other store, out of this worker's reach
+        except GroovesheetError:
+            logger.exception("could not record the wrong_bucket failure")
+        # Another delivery would reach a worker with the same settings: never retried.
+        self.queue.ack(message)
+        return True
+
+    def _run(self, job: Job) -> dict[str, object]:
         work_dir = Path(tempfile.mkdtemp(prefix=f"job-{job.job_id}-", dir=self.settings.work_dir))
         try:
             audio_path = self.store.fetch_input(job.job_id, work_dir)
@@ -165,6 +218,7 @@ class JobRunner:
             for name, path in output.files.items():
                 self.store.save_output(job.job_id, name, path)
             self.store.update(job.job_id, lambda j: j.completed(output.result))
+            return output.extra
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -217,17 +271,7 @@ class JobRunner:
         self.queue.nack(message)
 
     def _requeue_job(self, message: QueueMessage, note: str) -> None:
-        def back_to_queue(job: Job) -> Job | None:
-            if job.status.is_final:
-                return None
-            return job.model_copy(
-                update={"status": JobStatus.QUEUED, "stage": "queued", "message": note, "progress": 0}
-            )
-
         try:
-            self.store.update(message.job_id, back_to_queue)
+            self.store.update(message.job_id, lambda j: None if j.status.is_final else j.requeued(note))
         except GroovesheetError:
             logger.exception("could not mark the job queued again")
-
-
-__all__ = ["CHECKPOINTS", "JobRunner", "WorkerShutdown"]

@@ -1,7 +1,8 @@
 """The contract between the job runner and the transcription pipeline.
 
 The runner owns files, storage and the job record; the pipeline gets a local audio file and a
-folder to write into, reports progress through a callback, and returns what it wrote.
+folder to write into, reports progress through a callback, and returns what it wrote. The progress
+checkpoints, the options and the output names are the shared job contract (groovesheet_shared).
 """
 
 from __future__ import annotations
@@ -11,19 +12,9 @@ from pathlib import Path
 from typing import Protocol
 
 from groovesheet_shared.jobs import JobOptions, JobResult
+from groovesheet_shared.progress import CHECKPOINTS, Checkpoint
 
-# Progress checkpoints (percent, stage, message) written to metadata.json, in order.
-CHECKPOINTS: dict[str, tuple[int, str]] = {
-    "started": (30, "Transcription started"),
-    "separating": (35, "Separating the drums from the mix"),
-    "separated": (55, "Drums separated"),
-    "preprocessed": (65, "Audio preprocessed"),
-    "classified": (80, "Drum hits classified"),
-    "building": (90, "Building the sheet music"),
-    "musicxml_saved": (95, "MusicXML saved"),
-    "checked": (97, "Notation checked"),
-    "completed": (100, "Completed"),
-}
+__all__ = ["CHECKPOINTS", "Checkpoint", "Pipeline", "PipelineOutput", "ProgressCallback"]
 
 
 class ProgressCallback(Protocol):
@@ -32,7 +23,11 @@ class ProgressCallback(Protocol):
 
 @dataclass
 class PipelineOutput:
-    """Files written by the pipeline, keyed by the stored object name, and the job's result."""
+    """Files written by the pipeline, keyed by the stored object name, and the job's result.
+
+    ``extra`` holds diagnostics that are not part of the result (e.g. the tempo the clips were cut
+    at); the runner writes them into the job's 'completed' log line.
+    """
 
     files: dict[str, Path]
     result: JobResult
