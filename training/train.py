@@ -1,0 +1,201 @@
+"""Train HitNet on the built pieces: ``python -m training.train`` (``make train``).
+
+Batches are random 4-second crops of the training pieces (plus the Demucs-separated ones). Targets
+are each stroke's frame set to 1 and its two neighbours to 0.5 (ADTOF's widening); the loss is
+class-weighted binary cross-entropy plus the velocity error on stroke frames. After training, each
+class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
+the model is scored on the held-out-kit validation pieces. The result is written as
+``{out}/hitnet.pt`` (weights, config, classes, thresholds) and ``{out}/metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from groovesheet_worker.hitnet.network import HitNet
+from groovesheet_worker.hitnet.peaks import pick_peaks
+from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
+
+from .classes import CLASSES
+from .metrics import score
+
+TUNING_PIECES = 100
+CROP_FRAMES = 400
+THRESHOLD_GRID = np.round(np.arange(0.15, 0.80, 0.05), 2)
+
+
+class Piece:
+    def __init__(self, path: Path) -> None:
+        with np.load(path) as z:
+            self.spec = z["spec"].astype(np.float32)
+            self.times = z["times"].astype(np.float64)
+            self.classes = z["classes"].astype(np.int64)
+            self.velocities = z["velocities"].astype(np.int64)
+        n = len(self.spec)
+        self.target = np.zeros((n, len(CLASSES)), dtype=np.float32)
+        self.velocity = np.zeros((n, len(CLASSES)), dtype=np.float32)
+        frames = np.round(self.times * FRAME_RATE).astype(np.int64)
+        for f, c, v in zip(frames, self.classes, self.velocities, strict=True):
+            for df, w in ((-1, 0.5), (1, 0.5), (0, 1.0)):
+                if 0 <= f + df < n:
+                    self.target[f + df, c] = max(self.target[f + df, c], w)
+            if 0 <= f < n:
+                self.velocity[f, c] = max(self.velocity[f, c], v / 127.0)
+
+    def events(self) -> list[tuple[float, str, int]]:
+        return [
+            (float(t), CLASSES[c], int(v))
+            for t, c, v in zip(self.times, self.classes, self.velocities, strict=True)
+        ]
+
+
+def load_pieces(folder: Path) -> list[Piece]:
+    return [Piece(p) for p in sorted(folder.glob("*.npz"))] if folder.exists() else []
+
+
+def class_weights(pieces: list[Piece]) -> np.ndarray:
+    counts = np.zeros(len(CLASSES))
+    for p in pieces:
+        counts += np.bincount(p.classes, minlength=len(CLASSES))
+    freq = np.maximum(counts, 1) / counts.sum()
+    return np.clip((np.median(freq) / freq) ** 0.5, 0.5, 3.0).astype(np.float32)
+
+
+def batch(pieces: list[Piece], rng: np.random.Generator, size: int) -> tuple[torch.Tensor, ...]:
+    specs, targets, vels = [], [], []
+    for _ in range(size):
+        p = pieces[int(rng.integers(len(pieces)))]
+        n = len(p.spec)
+        if n <= CROP_FRAMES:
+            pad = CROP_FRAMES - n
+            s, t, v = (np.pad(a, ((0, pad), (0, 0))) for a in (p.spec, p.target, p.velocity))
+        else:
+            start = int(rng.integers(n - CROP_FRAMES))
+            s, t, v = (a[start : start + CROP_FRAMES] for a in (p.spec, p.target, p.velocity))
+        specs.append(s)
+        targets.append(t)
+        vels.append(v)
+    return tuple(torch.from_numpy(np.stack(a)) for a in (specs, targets, vels))
+
+
+@torch.no_grad()
+def activations(model: HitNet, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    model.eval()
+    onset, velocity = model(torch.from_numpy(np.asarray(spec, dtype=np.float32))[None])
+    return torch.sigmoid(onset)[0].numpy(), velocity[0].numpy()
+
+
+def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[float, str, int]]:
+    return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in pick_peaks(act, vel, thresholds)]
+
+
+def tune_thresholds(model: HitNet, pieces: list[Piece]) -> list[float]:
+    """Per class, the grid threshold with the best pooled F on ``pieces``."""
+    outs = [activations(model, p.spec) for p in pieces]
+    best = []
+    for c, cls in enumerate(CLASSES):
+        scores = []
+        for th in THRESHOLD_GRID:
+            ths = [1.1] * len(CLASSES)
+            ths[c] = float(th)
+            s = score((p.events(), predict_events(a, v, ths)) for p, (a, v) in zip(pieces, outs, strict=True))
+            scores.append(s[f"F_{cls}"])
+        best.append(float(THRESHOLD_GRID[int(np.argmax(scores))]))
+    return best
+
+
+def evaluate(model: HitNet, pieces: list[Piece], thresholds) -> dict[str, float]:
+    return score((p.events(), predict_events(*activations(model, p.spec), thresholds)) for p in pieces)
+
+
+def save_model(model: HitNet, thresholds, path: Path, extra: dict) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    torch.save({"config": model.config(), "classes": list(CLASSES), "thresholds": list(thresholds),
+                "state_dict": state, "info": json.dumps(extra)}, path)  # fmt: skip
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def train(args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # tiny activations otherwise slow the CPU down many times
+    train_pieces = load_pieces(args.data / "train")
+    tuning, train_pieces = train_pieces[-TUNING_PIECES:], train_pieces[:-TUNING_PIECES]
+    train_pieces += load_pieces(args.data / "separated")
+    validation = load_pieces(args.data / "validation")
+    if not train_pieces:
+        raise SystemExit(f"no training pieces in {args.data}: run `make train-data` first")
+    model = HitNet(n_bands(), len(CLASSES), width=args.width)
+    weights = torch.from_numpy(class_weights(train_pieces))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    bce = nn.BCEWithLogitsLoss(reduction="none")
+    start = time.time()
+    print(f"{len(train_pieces)} training pieces, {len(tuning)} tuning, {len(validation)} validation; "
+          f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)  # fmt: skip
+    for step in range(args.steps):
+        lr = (
+            args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+            if step > 200
+            else args.lr * step / 200
+        )
+        for g in opt.param_groups:
+            g["lr"] = lr
+        model.train()
+        spec, target, vel = batch(train_pieces, rng, args.batch)
+        onset, v_out = model(spec)
+        loss_onset = (bce(onset, target) * weights).mean()
+        mask = (target == 1.0).float()
+        loss_vel = ((v_out - vel) ** 2 * mask).sum() / mask.sum().clamp(min=1)
+        loss = loss_onset + args.velocity_weight * loss_vel
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0 or step == args.steps - 1:
+            print(f"step {step} loss {loss_onset.item():.4f} vel {loss_vel.item():.4f} lr {lr:.5f} "
+                  f"{time.time() - start:.0f}s", flush=True)  # fmt: skip
+    minutes = (time.time() - start) / 60
+    thresholds = tune_thresholds(model, tuning) if tuning else [0.5] * len(CLASSES)
+    metrics = {
+        "tuning": evaluate(model, tuning, thresholds) if tuning else {},
+        "validation_heldout_kit": evaluate(model, validation, thresholds) if validation else {},
+        "thresholds": dict(zip(CLASSES, thresholds, strict=True)),
+        "train_minutes": round(minutes, 1),
+        "steps": args.steps,
+        "batch": args.batch,
+        "train_pieces": len(train_pieces),
+        "seed": args.seed,
+    }
+    sha = save_model(model, thresholds, args.out / "hitnet.pt", {"steps": args.steps, "seed": args.seed})
+    metrics["sha256"] = sha
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=Path("training-data"))
+    p.add_argument("--out", type=Path, default=Path("worker-service/groovesheet_worker/hitnet/weights"))
+    p.add_argument("--steps", type=int, default=12_000)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--width", type=int, default=96)
+    p.add_argument("--velocity-weight", type=float, default=1.0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=7)
+    metrics = train(p.parse_args(argv))
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()
