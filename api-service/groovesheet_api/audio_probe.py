@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 from groovesheet_api.errors import ApiError
@@ -18,13 +19,14 @@ class AudioFormat:
     extension: str
     content_type: str
     libsndfile_format: str
+    exact_length: bool  # the header states the length exactly (MP3 lengths may be estimates)
 
 
 FORMATS = {
-    "mp3": AudioFormat("MP3", ".mp3", "audio/mpeg", "MP3"),
-    "wav": AudioFormat("WAV", ".wav", "audio/wav", "WAV"),
-    "flac": AudioFormat("FLAC", ".flac", "audio/flac", "FLAC"),
-    "ogg": AudioFormat("OGG", ".ogg", "audio/ogg", "OGG"),
+    "mp3": AudioFormat("MP3", ".mp3", "audio/mpeg", "MP3", exact_length=False),
+    "wav": AudioFormat("WAV", ".wav", "audio/wav", "WAV", exact_length=True),
+    "flac": AudioFormat("FLAC", ".flac", "audio/flac", "FLAC", exact_length=True),
+    "ogg": AudioFormat("OGG", ".ogg", "audio/ogg", "OGG", exact_length=True),
 }
 
 # Formats people often try, named so the error can say what they uploaded.
@@ -71,7 +73,9 @@ def sniff_format(head: bytes) -> AudioFormat:
         return FORMATS["ogg"]
     if head[:3] == b"ID3" or _mp3_frame_header(head, 0):
         return FORMATS["mp3"]
-    looks_like = next((what for at, magic, what in _KNOWN_OTHERS if head[at : at + len(magic)] == magic), None)
+    looks_like = next(
+        (what for at, magic, what in _KNOWN_OTHERS if head[at : at + len(magic)] == magic), None
+    )
     if looks_like is None and head and _is_text(head):
         looks_like = "a text file"
     what = f"looks like {looks_like}" if looks_like else "is not an audio format we know"
@@ -90,55 +94,121 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def probe_audio(path: Path, max_duration_seconds: float) -> ProbedAudio:
-    """Check that the file decodes from start to end and is not too long; stream, never load it whole."""
+# Decoded this many frames at a time: the song is never held in memory whole.
+BLOCK_FRAMES = 1 << 16
+# More channels than this is not a song mix (and would make each decoded block large).
+MAX_CHANNELS = 16
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 768_000
+# Nothing louder than -80 dBFS anywhere is silence (the worker's pipeline uses the same threshold).
+SILENCE_PEAK = 1e-4
+# Fewer decoded frames than this share of what the header promises means the file was cut short.
+COMPLETE_SHARE = 0.98
+# An Ogg page is at most 27 + 255 + 255 * 255 bytes; the last one lies within this many.
+_OGG_TAIL_BYTES = 65_536 + 512
+
+
+def probe_audio(path: Path, max_duration_seconds: float, min_duration_seconds: float = 0.0) -> ProbedAudio:
+    """Check that the file decodes from start to end, is long enough, not too long, and not silent.
+
+    Decodes block by block and counts the frames the decoder really returned: a header that
+    promises more than the file holds (an upload cut short) is refused, as the worker would fail it.
+    """
     with open(path, "rb") as handle:
         head = handle.read(64)
     if not head:
         raise ApiError(400, "empty_file", f"The uploaded file is empty. Choose a song file ({SUPPORTED}).")
     audio_format = sniff_format(head)
-    limit = _minutes(max_duration_seconds)
-    undecodable = ApiError(
-        422,
-        "undecodable_audio",
-        f"The file starts like {audio_format.name} but cannot be decoded: it may be damaged or cut short. "
-        f"Export the song again as {SUPPORTED} and upload it again.",
-    )
+    undecodable = _undecodable(audio_format)
     try:
         with soundfile.SoundFile(path) as sound:
             if sound.format != audio_format.libsndfile_format:
                 raise undecodable
-            rate, channels = sound.samplerate, sound.channels
-            if rate <= 0 or channels <= 0:
+            rate, channels = int(sound.samplerate), int(sound.channels)
+            if not (MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE and 1 <= channels <= MAX_CHANNELS):
                 raise undecodable
-            if sound.frames > 0 and sound.frames / rate > max_duration_seconds + 1:
-                raise _too_long(sound.frames / rate, limit)
-            frames = 0
-            for block in sound.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
-                frames += len(block)
-                if frames / rate > max_duration_seconds + 1:
-                    raise _too_long(frames / rate, limit)
-    except soundfile.LibsndfileError:
+            declared = _declared_frames(path, audio_format, int(sound.frames))
+            if audio_format.exact_length and declared and declared / rate > max_duration_seconds + 1:
+                raise _too_long(declared / rate, max_duration_seconds)
+            frames, peak = _decode(sound, rate, channels, max_duration_seconds, undecodable)
+    except (soundfile.LibsndfileError, RuntimeError):
         raise undecodable from None
-    except RuntimeError:
-        raise undecodable from None
-    if frames == 0:
+    if frames == 0 or (declared and frames < declared * COMPLETE_SHARE):
         raise undecodable
-    # A header that promises more audio than the file holds means the upload was cut short.
-    declared = _declared_frames(path, audio_format)
-    if declared is not None and frames < declared * 0.98:
+    if audio_format.name == "OGG" and not _ogg_ends_cleanly(path):
         raise undecodable
-    return ProbedAudio(audio_format, frames / rate, rate, channels)
+    seconds = frames / rate
+    if seconds < min_duration_seconds:
+        raise ApiError(
+            422,
+            "audio_too_short",
+            f"The song is only {seconds:.1f} s long; it takes at least {min_duration_seconds:g} s "
+            "(a bar or two) to find a beat. Upload a longer recording.",
+        )
+    if peak < SILENCE_PEAK:
+        raise ApiError(
+            422,
+            "silent_audio",
+            "The file is silent (nothing louder than -80 dB). Check that you chose the right file "
+            "and that the recording is not muted, then upload it again.",
+        )
+    return ProbedAudio(audio_format, seconds, rate, channels)
 
 
-def _declared_frames(path: Path, audio_format: AudioFormat) -> int | None:
-    """How many frames the file's header promises (WAV data chunk, FLAC STREAMINFO)."""
-    if audio_format.name == "FLAC":
-        info = soundfile.info(str(path))
-        return int(info.frames) if info.frames > 0 else None
+def _undecodable(audio_format: AudioFormat) -> ApiError:
+    return ApiError(
+        422,
+        "undecodable_audio",
+        f"The file starts like {audio_format.name} but cannot be decoded to the end: it is damaged or "
+        f"cut short. Export the song again as {SUPPORTED} and upload it again.",
+    )
+
+
+def _decode(
+    sound: soundfile.SoundFile, rate: int, channels: int, max_seconds: float, undecodable: ApiError
+) -> tuple[int, float]:
+    """(frames really decoded, peak level). ``SoundFile.blocks`` would count the header's frames."""
+    block = np.empty((BLOCK_FRAMES, channels), dtype=np.float32)
+    frames, peak = 0, 0.0
+    while True:
+        got = sound.read(BLOCK_FRAMES, dtype="float32", always_2d=True, out=block)
+        if len(got):
+            block_peak = float(np.max(np.abs(got)))
+            if not np.isfinite(block_peak):
+                raise undecodable
+            peak = max(peak, block_peak)
+        frames += len(got)
+        if frames / rate > max_seconds + 1:
+            raise _too_long(frames / rate, max_seconds)
+        if len(got) < BLOCK_FRAMES:
+            return frames, peak
+
+
+def _declared_frames(path: Path, audio_format: AudioFormat, header_frames: int) -> int | None:
+    """How many frames the file's header promises (WAV data chunk, FLAC STREAMINFO, MP3 Xing...)."""
     if audio_format.name == "WAV":
+        # libsndfile shrinks a WAV's length to the bytes present; the data chunk says what was sent.
         return _wav_declared_frames(path)
-    return None
+    return header_frames if header_frames > 0 else None
+
+
+def _ogg_ends_cleanly(path: Path) -> bool:
+    """True when the file ends with a whole Ogg page flagged end-of-stream (a cut file does not)."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - _OGG_TAIL_BYTES))
+        tail = handle.read()
+    at = tail.rfind(b"OggS")
+    while at >= 0:
+        page = tail[at:]
+        if len(page) >= 27:
+            segments = page[26]
+            if len(page) >= 27 + segments:
+                length = 27 + segments + sum(page[27 : 27 + segments])
+                if length == len(page):
+                    return bool(page[5] & 0x04)
+        at = tail.rfind(b"OggS", 0, at)
+    return False
 
 
 def _wav_declared_frames(path: Path) -> int | None:
@@ -163,11 +233,12 @@ def _wav_declared_frames(path: Path) -> int | None:
                 handle.seek(size + size % 2, 1)
 
 
-def _too_long(seconds: float, limit: str) -> ApiError:
+def _too_long(seconds: float, max_seconds: float) -> ApiError:
     return ApiError(
         413,
         "audio_too_long",
-        f"The song is {_minutes(seconds)} long; the limit is {limit}. Trim it or upload a shorter part.",
+        f"The song is {_minutes(seconds)} long; the limit is {_minutes(max_seconds)}. "
+        "Trim it or upload a shorter part.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -10,6 +11,11 @@ from pydantic import Field, model_validator
 from pydantic_settings import NoDecode
 
 from groovesheet_shared.settings import CommonSettings
+
+logger = logging.getLogger(__name__)
+
+# RFC 7518 3.2: an HS256 key must be at least as long as the hash, 256 bits.
+MIN_JWT_SECRET_BYTES = 32
 
 
 class AuthMode(StrEnum):
@@ -23,13 +29,29 @@ class ApiSettings(CommonSettings):
     auth_mode: AuthMode = AuthMode.NONE
     jwt_secret: str | None = Field(default=None, repr=False)
     jwks_url: str | None = None
+    # Both auth modes: when set, a token must carry this issuer / audience. When JWT_AUDIENCE is
+    # not set, a token that names an audience is refused (it was made for another service).
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_cache_seconds: int = Field(default=3600, gt=0)
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    # A token valid for longer than this (exp - iat, or exp - now without iat) is refused.
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, gt=0)
+    # None: "*" when AUTH_MODE=none, no cross-origin access otherwise (set the front end's origin).
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
 
     max_upload_mb: float = Field(default=100, gt=0)
     max_duration_seconds: float = Field(default=900, gt=0)
+    # Shorter than a bar of 4/4 at 120 bpm is not a song to transcribe.
+    min_duration_seconds: float = Field(default=2.0, ge=0)
+    # Uploads decoded at once (each in a worker thread, off the event loop); more wait their turn.
+    upload_decode_concurrency: int = Field(default=2, ge=1)
+
+    # Slow or oversized requests (see groovesheet_api.limits and groovesheet_api.server).
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_idle_timeout_seconds: float = Field(default=30.0, gt=0)
+    body_timeout_seconds: float = Field(default=600.0, gt=0)
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -42,13 +64,26 @@ class ApiSettings(CommonSettings):
 
     @model_validator(mode="after")
     def _auth_is_complete(self) -> ApiSettings:
-        if self.auth_mode is AuthMode.HS256 and not self.jwt_secret:
-            raise ValueError("AUTH_MODE=hs256 needs JWT_SECRET")
-        if self.auth_mode is AuthMode.JWKS and not (
-            self.jwks_url and self.jwt_issuer and self.jwt_audience
-        ):
+        if self.auth_mode is AuthMode.HS256:
+            if not self.jwt_secret:
+                raise ValueError("AUTH_MODE=hs256 needs JWT_SECRET")
+            if len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+                raise ValueError(
+                    f"JWT_SECRET is too short for AUTH_MODE=hs256: use at least {MIN_JWT_SECRET_BYTES} "
+                    "random bytes (for example: openssl rand -base64 48)"
+                )
+        if self.auth_mode is AuthMode.JWKS and not (self.jwks_url and self.jwt_issuer and self.jwt_audience):
             raise ValueError("AUTH_MODE=jwks needs JWKS_URL, JWT_ISSUER and JWT_AUDIENCE")
+        if self.min_duration_seconds >= self.max_duration_seconds:
+            raise ValueError("MIN_DURATION_SECONDS must be below MAX_DURATION_SECONDS")
         return self
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """CORS origins: as configured, else any origin only while nobody signs in."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return ["*"] if self.auth_mode is AuthMode.NONE else []
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,41 +1,60 @@
-"""The FastAPI application: ``uvicorn groovesheet_api.main:app``."""
+"""The FastAPI application: ``uvicorn groovesheet_api.main:app`` (see groovesheet_api.server)."""
 
 from __future__ import annotations
 
+import logging
+
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from groovesheet_api.auth import Authenticator
 from groovesheet_api.config import ApiSettings, get_settings
 from groovesheet_api.errors import install_error_handlers
-from groovesheet_api.middleware import RequestIdMiddleware
+from groovesheet_api.middleware import RequestContextMiddleware
 from groovesheet_api.routes import health, jobs, preview, transcribe, web
-from groovesheet_shared.logging import configure_logging
+from groovesheet_shared.logging import capture_native_stderr, configure_logging
 from groovesheet_shared.queue import create_job_queue
 from groovesheet_shared.storage import create_job_store
+
+logger = logging.getLogger("groovesheet_api")
+
+
+class GroovesheetApi(FastAPI):
+    """FastAPI with RequestContextMiddleware outside everything, Starlette's error layer included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestContextMiddleware(super().build_middleware_stack(), self.state.settings)
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("groovesheet-api", settings.log_level, settings.log_format)
-    app = FastAPI(
+    app = GroovesheetApi(
         title="Groovesheet API",
         version="1.0.0",
         description="Upload a song, get drum sheet music (MusicXML) back.",
+        # Starlette's slash redirect builds its Location from the Host header; ours does not.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.store = create_job_store(settings)
     app.state.queue = create_job_queue(settings)
     app.state.authenticator = Authenticator(settings)
+    # Uploads decoded at once, in worker threads: the event loop keeps answering status polls.
+    app.state.decode_limiter = anyio.CapacityLimiter(settings.upload_decode_concurrency)
     install_error_handlers(app)
+    origins = settings.allowed_origins
+    if "*" in origins and settings.auth_mode.value != "none":
+        logger.warning("CORS_ORIGINS=* with sign-in enabled: any web site may call this API")
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_origins=origins,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Content-Disposition"],
     )
-    app.add_middleware(RequestIdMiddleware)
     for module in (health, transcribe, jobs, preview, web):
         app.include_router(module.router)
     return app
@@ -46,6 +65,9 @@ def __getattr__(name: str) -> FastAPI:
     # (tests, tools) does not read the environment or touch storage.
     if name == "app":
         application = create_app()
+        if application.state.settings.log_format == "json":
+            # Decoder warnings written to stderr from C become JSON log lines too.
+            capture_native_stderr()
         globals()["app"] = application
         return application
     raise AttributeError(name)

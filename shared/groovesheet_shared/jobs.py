@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from groovesheet_shared.errors import InvalidJobId
 from groovesheet_shared.options import JobOptions
-from groovesheet_shared.outputs import OUTPUT_FILES, OUTPUTS
+from groovesheet_shared.outputs import OUTPUT_FILES
 from groovesheet_shared.progress import CHECKPOINTS, QUEUED, QUEUED_STAGE
 
 # The job contract lives in options.py, progress.py and outputs.py; these names are re-exported
@@ -19,8 +19,6 @@ from groovesheet_shared.progress import CHECKPOINTS, QUEUED, QUEUED_STAGE
 __all__ = [
     "CHECKPOINTS",
     "OUTPUT_FILES",
-    "OUTPUT_MEDIA_TYPES",
-    "OUTPUT_SUFFIXES",
     "Job",
     "JobError",
     "JobOptions",
@@ -30,10 +28,6 @@ __all__ = [
     "parse_job_id",
     "utc_now",
 ]
-
-# Until the API reads the OUTPUTS table itself.
-OUTPUT_MEDIA_TYPES: dict[str, str] = {kind: output.media_type for kind, output in OUTPUTS.items()}
-OUTPUT_SUFFIXES: dict[str, str] = {kind: output.suffix for kind, output in OUTPUTS.items()}
 
 
 def utc_now() -> datetime:

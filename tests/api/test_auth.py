@@ -135,7 +135,9 @@ class TestJwks:
 
     @pytest.fixture
     def client(self, make_client, jwks_server):
-        return make_client(auth_mode="jwks", jwks_url=jwks_server.url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+        return make_client(
+            auth_mode="jwks", jwks_url=jwks_server.url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE
+        )
 
     def token(self, key, sub: str = "user_clerk_1", kid: str = "key-1", **claims: object) -> str:
         payload = {"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600, **claims}
@@ -183,3 +185,61 @@ def test_incomplete_auth_settings_refuse_to_start(make_client):
         make_client(auth_mode="hs256")
     with pytest.raises(ValueError, match="JWKS_URL"):
         make_client(auth_mode="jwks")
+
+
+class TestAuthDecisions:
+    """The decided auth points (README, Configuration): each refused with a message that says why."""
+
+    @pytest.fixture
+    def client(self, make_client):
+        return make_client(auth_mode="hs256", jwt_secret=SECRET)
+
+    def test_two_authorization_headers_are_refused_not_picked_from(self, client):
+        good, other = hs256_token("alice"), hs256_token("mallory")
+        response = client.post(
+            "/api/v1/transcribe",
+            files={"file": ("a.wav", song_bytes("WAV"))},
+            headers=[("Authorization", f"Bearer {good}"), ("Authorization", f"Bearer {other}")],
+        )
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "invalid_authorization" and "exactly one" in error["message"]
+
+    def test_a_token_valid_for_ten_years_is_refused(self, client):
+        now = int(time.time())
+        response = post_song(client, bearer(hs256_token(iat=now, exp=now + 10 * 365 * 86400)))
+        assert response.status_code == 401
+        assert "too long" in response.json()["error"]["message"]
+
+    def test_a_long_lived_token_without_iat_is_refused_too(self, client):
+        response = post_song(client, bearer(hs256_token(exp=int(time.time()) + 30 * 86400)))
+        assert response.status_code == 401
+
+    def test_a_day_long_token_is_fine(self, client):
+        now = int(time.time())
+        assert post_song(client, bearer(hs256_token(iat=now, exp=now + 86400))).status_code == 202
+
+    def test_the_lifetime_limit_is_a_setting(self, make_client):
+        client = make_client(auth_mode="hs256", jwt_secret=SECRET, jwt_max_lifetime_seconds=300)
+        assert post_song(client, bearer(hs256_token())).status_code == 401  # 600 s token
+        assert post_song(client, bearer(hs256_token(exp=int(time.time()) + 240))).status_code == 202
+
+    def test_hs256_token_naming_an_audience_needs_jwt_audience(self, client, make_client):
+        response = post_song(client, bearer(hs256_token(aud="groovesheet-api")))
+        assert response.status_code == 401
+        assert "JWT_AUDIENCE is not set" in response.json()["error"]["message"]
+        with_audience = make_client(auth_mode="hs256", jwt_secret=SECRET, jwt_audience="groovesheet-api")
+        assert post_song(with_audience, bearer(hs256_token(aud="groovesheet-api"))).status_code == 202
+        assert post_song(with_audience, bearer(hs256_token(aud="other-app"))).status_code == 401
+        assert post_song(with_audience, bearer(hs256_token())).status_code == 401  # aud required then
+
+    def test_hs256_issuer_is_checked_when_set(self, make_client):
+        client = make_client(auth_mode="hs256", jwt_secret=SECRET, jwt_issuer=ISSUER)
+        assert post_song(client, bearer(hs256_token(iss=ISSUER))).status_code == 202
+        assert post_song(client, bearer(hs256_token(iss="https://evil.test"))).status_code == 401
+
+
+@pytest.mark.parametrize("secret", ["x", "short-secret", "a" * 31])
+def test_a_short_hs256_secret_stops_the_api_from_starting(make_client, secret):
+    with pytest.raises(ValueError, match="at least 32"):
+        make_client(auth_mode="hs256", jwt_secret=secret)

@@ -12,7 +12,11 @@ from tests.audio_samples import song_bytes
 
 STATUS_PATHS = ["/api/v1/status/{}", "/api/v1/transcribe/{}", "/api/v1/jobs/{}"]
 DOWNLOAD_PATHS = ["/api/v1/download/{}", "/api/v1/transcribe/{}/download", "/api/v1/jobs/{}/download"]
-OUTPUTS = {"output.musicxml": b"<score-partwise/>", "output.mid": b"MThd-midi", "events.json": b'{"events": []}'}
+OUTPUTS = {
+    "output.musicxml": b"<score-partwise/>",
+    "output.mid": b"MThd-midi",
+    "events.json": b'{"events": []}',
+}
 
 
 def upload(client, name: str = "Moby Dick.mp3") -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 from pathlib import Path
 
 import pytest
 
-from groovesheet_shared.errors import QueueError
+from groovesheet_api.audio_probe import probe_audio
+from groovesheet_shared.errors import QueueError, StorageError
 from groovesheet_shared.jobs import Job
 from groovesheet_shared.queue import LocalDirQueue
+from groovesheet_shared.storage import LocalJobStore
 from tests.api.conftest import queued_messages, stored_jobs
 from tests.audio_samples import song_bytes
 
@@ -92,20 +95,83 @@ def _aiff() -> bytes:
 BAD_UPLOADS = [
     # (id, files, data, extra settings, status, code)
     ("empty file", {"file": ("song.mp3", b"")}, {}, {}, 400, "empty_file"),
-    ("text renamed .mp3", {"file": ("song.mp3", b"these are my lyrics\n" * 50)}, {}, {}, 415, "unsupported_format"),
+    (
+        "text renamed .mp3",
+        {"file": ("song.mp3", b"these are my lyrics\n" * 50)},
+        {},
+        {},
+        415,
+        "unsupported_format",
+    ),
     ("truncated mp3", {"file": ("song.mp3", _mp3_cut_after_the_tag())}, {}, {}, 422, "undecodable_audio"),
-    ("truncated wav", {"file": ("song.wav", _wav_claiming_more_data_than_it_has())}, {}, {}, 422, "undecodable_audio"),
-    ("garbage after a WAV header", {"file": ("s.wav", song_bytes("WAV")[:44] + b"\x00" * 3)}, {}, {}, 422, "undecodable_audio"),
+    (
+        "truncated wav",
+        {"file": ("song.wav", _wav_claiming_more_data_than_it_has())},
+        {},
+        {},
+        422,
+        "undecodable_audio",
+    ),
+    (
+        "garbage after a WAV header",
+        {"file": ("s.wav", song_bytes("WAV")[:44] + b"\x00" * 3)},
+        {},
+        {},
+        422,
+        "undecodable_audio",
+    ),
     ("aiff", {"file": ("song.aiff", _aiff())}, {}, {}, 415, "unsupported_format"),
-    ("png image renamed .wav", {"file": ("song.wav", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)}, {}, {}, 415, "unsupported_format"),
-    ("m4a", {"file": ("song.m4a", b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 100)}, {}, {}, 415, "unsupported_format"),
-    ("oversize", {"file": ("song.wav", song_bytes("WAV", seconds=3.0))}, {}, {"max_upload_mb": 0.1}, 413, "file_too_large"),
-    ("too long", {"file": ("song.flac", song_bytes("FLAC", seconds=4.0))}, {}, {"max_duration_seconds": 2}, 413, "audio_too_long"),
+    (
+        "png image renamed .wav",
+        {"file": ("song.wav", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)},
+        {},
+        {},
+        415,
+        "unsupported_format",
+    ),
+    (
+        "m4a",
+        {"file": ("song.m4a", b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 100)},
+        {},
+        {},
+        415,
+        "unsupported_format",
+    ),
+    (
+        "oversize",
+        {"file": ("song.wav", song_bytes("WAV", seconds=3.0))},
+        {},
+        {"max_upload_mb": 0.1},
+        413,
+        "file_too_large",
+    ),
+    (
+        "too long",
+        {"file": ("song.flac", song_bytes("FLAC", seconds=4.0))},
+        {},
+        {"max_duration_seconds": 2, "min_duration_seconds": 1},
+        413,
+        "audio_too_long",
+    ),
     ("missing file field", {"song": ("song.wav", song_bytes("WAV"))}, {}, {}, 422, "missing_file"),
     ("bpm out of range", {"file": ("song.wav", song_bytes("WAV"))}, {"bpm": "900"}, {}, 422, "invalid_bpm"),
     ("bpm not a number", {"file": ("song.wav", song_bytes("WAV"))}, {"bpm": "fast"}, {}, 422, "invalid_bpm"),
-    ("odd time signature", {"file": ("song.wav", song_bytes("WAV"))}, {"time_signature": "4/5"}, {}, 422, "invalid_time_signature"),
-    ("drums_only not a boolean", {"file": ("song.wav", song_bytes("WAV"))}, {"drums_only": "maybe"}, {}, 422, "invalid_drums_only"),
+    (
+        "odd time signature",
+        {"file": ("song.wav", song_bytes("WAV"))},
+        {"time_signature": "4/5"},
+        {},
+        422,
+        "invalid_time_signature",
+    ),
+    (
+        "drums_only not a boolean",
+        {"file": ("song.wav", song_bytes("WAV"))},
+        {"drums_only": "maybe"},
+        {},
+        422,
+        "invalid_drums_only",
+    ),
 ]
 
 
@@ -138,7 +204,7 @@ def test_not_multipart_is_refused(client, jobs_dir):
 
 def test_declared_oversize_is_refused_before_reading(make_client, jobs_dir):
     client = make_client(max_upload_mb=1)
-    body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\r\n" + b"x" * 10
+    body = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n' + b"x" * 10
     response = client.post(
         "/api/v1/transcribe",
         content=body,
@@ -161,13 +227,130 @@ class _BrokenQueue(LocalDirQueue):
         raise QueueError("topic unreachable")
 
 
-def test_queue_failure_answers_503_and_marks_the_job_failed(client, jobs_dir):
+def test_queue_failure_answers_503_and_leaves_nothing(client, jobs_dir):
     client.app.state.queue = _BrokenQueue(jobs_dir / "queue")
     response = client.post("/api/v1/transcribe", files={"file": ("a.wav", song_bytes("WAV"))})
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "queue_unavailable"
+    assert "upload the song again" in response.json()["error"]["message"]
+    assert stored_jobs(jobs_dir) == []
+    assert queued_messages(jobs_dir) == []
+
+
+class _BrokenQueueAndStore(LocalJobStore):
+    def delete(self, job_id: str) -> None:
+        raise StorageError("bucket unreachable")
+
+
+def test_queue_failure_when_the_job_cannot_be_deleted_marks_it_failed(client, jobs_dir):
+    # Second best: never a job that stays 'queued' with nobody to run it.
+    client.app.state.queue = _BrokenQueue(jobs_dir / "queue")
+    client.app.state.store = _BrokenQueueAndStore(jobs_dir)
+    response = client.post("/api/v1/transcribe", files={"file": ("a.wav", song_bytes("WAV"))})
+
+    assert response.status_code == 503
     [job_dir] = stored_jobs(jobs_dir)
     job = Job.from_json((job_dir / "metadata.json").read_bytes())
     assert job.status == "failed"
     assert job.error is not None and job.error.code == "queue_unavailable"
+
+
+def _job(jobs_dir: Path, response) -> Job:
+    assert response.status_code == 202, response.text
+    return Job.from_json((jobs_dir / "jobs" / response.json()["job_id"] / "metadata.json").read_bytes())
+
+
+def test_file_name_with_control_characters_gives_a_clean_title_and_name(client, jobs_dir):
+    # Sent raw, as curl does (httpx would percent-encode them).
+    response = _post_raw(
+        client, _multipart("b0und", [("file", "Take\x00 1\x1f.wav", song_bytes("WAV"))]), "b0und"
+    )
+    job = _job(jobs_dir, response)
+    assert job.options.title == "Take 1"
+    assert job.filename == "Take 1.wav"
+
+
+def test_long_file_name_without_a_title_is_shortened_not_refused(client, jobs_dir):
+    name = "a very long recording name " * 20 + ".wav"
+    job = _job(jobs_dir, client.post("/api/v1/transcribe", files={"file": (name, song_bytes("WAV"))}))
+    assert job.options.title is not None and 0 < len(job.options.title) <= 200
+
+
+@pytest.mark.parametrize("title", ["Song\ufffe", "Song\uffff", "Nul\x00", "x" * 201])
+def test_typed_title_the_sheet_cannot_hold_is_refused(client, jobs_dir, title):
+    response = client.post(
+        "/api/v1/transcribe", files={"file": ("a.wav", song_bytes("WAV"))}, data={"title": title}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_title"
+    assert stored_jobs(jobs_dir) == []
+
+
+def _multipart(boundary: str, parts: list[tuple[str, str | None, bytes]], close: bool = True) -> bytes:
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return body + (f"--{boundary}--\r\n".encode() if close else b"")
+
+
+def _post_raw(client, body: bytes, boundary: str):
+    return client.post(
+        "/api/v1/transcribe",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("parts", "close", "boundary", "status", "code"),
+    [
+        ([("file", "a.wav", b"WAV")], False, "b0und", 400, "incomplete_upload"),
+        ([("file", "a.wav", b"WAV"), ("bpm", None, b"120")], True, "x" * 300, 400, "invalid_boundary"),
+        ([("file", "a.wav", b"WAV"), ("tempo", None, b"120")], True, "b0und", 422, "unknown_field"),
+        (
+            [("file", "a.wav", b"WAV"), ("bpm", None, b"120"), ("bpm", None, b"90")],
+            True,
+            "b0und",
+            422,
+            "duplicate_field",
+        ),
+        ([("file", None, b"song.mp3")], True, "b0und", 422, "missing_file"),
+        ([("file", "a.wav", b"W"), ("file", "b.wav", b"W")], True, "b0und", 400, "too_many_files"),
+    ],
+    ids=[
+        "no closing boundary",
+        "boundary of 300 chars",
+        "unknown field",
+        "field twice",
+        "file as text",
+        "two files",
+    ],
+)
+def test_broken_forms_are_refused_clearly(client, jobs_dir, parts, close, boundary, status, code):
+    if parts[0][2] == b"WAV":
+        parts = [("file", "a.wav", song_bytes("WAV")), *parts[1:]]
+    response = _post_raw(client, _multipart(boundary, parts, close), boundary)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert stored_jobs(jobs_dir) == []
+
+
+def test_decoding_runs_off_the_event_loop_within_the_limit(client, jobs_dir, monkeypatch):
+    from groovesheet_api.routes import transcribe as route
+
+    seen: list[bool] = []
+
+    def probe_in_thread(*args):
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:
+            seen.append(False)
+        return probe_audio(*args)
+
+    monkeypatch.setattr(route, "probe_audio", probe_in_thread)
+    _job(jobs_dir, client.post("/api/v1/transcribe", files={"file": ("a.wav", song_bytes("WAV"))}))
+    assert seen == [False]  # no event loop in the thread that decoded
+    assert client.app.state.decode_limiter.total_tokens == client.app.state.settings.upload_decode_concurrency

@@ -5,63 +5,64 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from enum import StrEnum
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from groovesheet_api.deps import StoreDep, UserDep, load_own_job
 from groovesheet_api.errors import ApiError
-from groovesheet_api.routes.views import job_view
-from groovesheet_shared.jobs import (
-    OUTPUT_FILES,
-    OUTPUT_MEDIA_TYPES,
-    OUTPUT_SUFFIXES,
-    Job,
-    JobStatus,
-)
+from groovesheet_api.routes import add_get_and_head
+from groovesheet_api.schemas import JobView, error_responses
+from groovesheet_shared.jobs import Job, JobStatus
+from groovesheet_shared.options import DEFAULT_FILENAME
+from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 NO_STORE = {"Cache-Control": "no-store"}
 
-
-class DownloadFormat(StrEnum):
-    musicxml = "musicxml"
-    midi = "midi"
-    json = "json"
+# ?format= values: the output table's kinds.
+DownloadFormat = StrEnum("DownloadFormat", {kind: kind for kind in OUTPUTS})  # type: ignore[misc]
 
 
-async def _status(job_id: str, request: Request, store: StoreDep, user: UserDep) -> JSONResponse:
+async def _status(job_id: str, store: StoreDep, user: UserDep) -> JSONResponse:
     job = await run_in_threadpool(load_own_job, job_id, store, user)
-    return JSONResponse(job_view(job, request), headers=NO_STORE)
+    return JSONResponse(JobView.of(job).model_dump(mode="json"), headers=NO_STORE)
 
 
-def _route_with_aliases(paths: tuple[str, ...], endpoint: Callable[..., Any], summary: str) -> None:
-    """The first path is documented; the others answer the same for clients that already use them."""
+def _route_with_aliases(
+    paths: tuple[str, ...], endpoint: Callable[..., Any], summary: str, **documentation: Any
+) -> None:
+    """The first path is documented; the others answer the same for clients that already use them.
+
+    HEAD answers like GET without a body, for uptime checkers.
+    """
     for path in paths:
-        router.add_api_route(
-            path,
-            endpoint,
-            methods=["GET"],
-            summary=summary,
-            include_in_schema=path == paths[0],
-            response_class=JSONResponse if endpoint is _status else Response,
+        add_get_and_head(
+            router, path, endpoint, summary=summary, include_in_schema=path == paths[0], **documentation
         )
 
 
-_route_with_aliases(("/status/{job_id}", "/transcribe/{job_id}", "/jobs/{job_id}"), _status, "Job status")
+_route_with_aliases(
+    ("/status/{job_id}", "/transcribe/{job_id}", "/jobs/{job_id}"),
+    _status,
+    "Job status",
+    response_model=JobView,
+    response_class=JSONResponse,
+    responses=error_responses(401, 404, 410, 503),
+)
 
 
-def download_name(job: Job, kind: DownloadFormat) -> str:
-    stem = Path(job.filename).stem or "song"
-    return f"{stem}_transcription{OUTPUT_SUFFIXES[kind.value]}"
+def download_name(job: Job, kind: str) -> str:
+    stem = PurePosixPath(job.filename).stem or DEFAULT_FILENAME
+    return OUTPUTS[kind].download_name(stem)
 
 
 def _content_disposition(filename: str) -> str:
-    ascii_name = re.sub(r'[^A-Za-z0-9._ -]', "_", filename)
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", filename)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
@@ -82,15 +83,16 @@ async def _download(
     job_id: str,
     store: StoreDep,
     user: UserDep,
-    format: DownloadFormat = DownloadFormat.musicxml,
+    format: DownloadFormat = DownloadFormat[DEFAULT_OUTPUT],  # type: ignore[valid-type]
 ) -> Response:
     job = await run_in_threadpool(load_own_job, job_id, store, user)
     ensure_completed(job)
-    data = await run_in_threadpool(store.read_output, job.job_id, OUTPUT_FILES[format.value])
+    output = OUTPUTS[format.value]
+    data = await run_in_threadpool(store.read_output, job.job_id, output.file_name)
     return Response(
         data,
-        media_type=OUTPUT_MEDIA_TYPES[format.value],
-        headers={"Content-Disposition": _content_disposition(download_name(job, format)), **NO_STORE},
+        media_type=output.media_type,
+        headers={"Content-Disposition": _content_disposition(download_name(job, output.kind)), **NO_STORE},
     )
 
 
@@ -98,4 +100,12 @@ _route_with_aliases(
     ("/download/{job_id}", "/transcribe/{job_id}/download", "/jobs/{job_id}/download"),
     _download,
     "Download the transcription",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file, as an attachment",
+            "content": {output.media_type: {} for output in OUTPUTS.values()},
+        },
+        **error_responses(401, 404, 409, 410, 422, 503),
+    },
 )

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from groovesheet_api.deps import StoreDep, UserDep, load_own_job
 from groovesheet_api.errors import ApiError
 from groovesheet_api.routes.jobs import ensure_completed
+from groovesheet_api.schemas import error_responses
 from groovesheet_shared.errors import OutputNotFound
 from groovesheet_shared.jobs import OUTPUT_FILES
 from groovesheet_shared.storage import JobStore
@@ -120,7 +121,15 @@ def preview_bytes(store: JobStore, job_id: str) -> bytes:
     return svg
 
 
-@router.get("/jobs/{job_id}/preview.svg", summary="Notation preview (SVG)", response_class=Response)
+@router.get(
+    "/jobs/{job_id}/preview.svg",
+    summary="Notation preview (SVG)",
+    response_class=Response,
+    responses={
+        200: {"description": "The notation", "content": {"image/svg+xml": {}}},
+        **error_responses(401, 404, 409, 410, 500, 503),
+    },
+)
 async def preview(job_id: str, store: StoreDep, user: UserDep) -> Response:
     job = await run_in_threadpool(load_own_job, job_id, store, user)
     ensure_completed(job)

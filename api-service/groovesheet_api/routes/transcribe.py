@@ -1,32 +1,36 @@
-"""POST /api/v1/transcribe: store the song and its metadata, then queue the job."""
+"""POST /api/v1/transcribe: store the song and its metadata, then queue the job.
+
+A refused upload leaves nothing stored, a 503 included: if the queue does not take the job, the job
+is deleted again (its id was never given to anyone).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
+import shutil
 import tempfile
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from groovesheet_api.audio_probe import SUPPORTED, probe_audio
+from groovesheet_api.audio_probe import SUPPORTED, ProbedAudio, probe_audio
+from groovesheet_api.config import ApiSettings
 from groovesheet_api.deps import QueueDep, SettingsDep, StoreDep, UserDep
 from groovesheet_api.errors import ApiError
-from groovesheet_api.routes.views import DOWNLOAD_PATH, STATUS_PATH
-from groovesheet_api.upload import receive_upload
-from groovesheet_shared.errors import QueueError
+from groovesheet_api.schemas import DOWNLOAD_PATH, STATUS_PATH, JobAccepted, error_responses
+from groovesheet_api.upload import ReceivedUpload, receive_upload
+from groovesheet_shared.errors import GroovesheetError, QueueError
 from groovesheet_shared.jobs import Job, JobOptions, new_job_id
 from groovesheet_shared.logging import job_context
+from groovesheet_shared.options import BPM_MAX, BPM_MIN, TIME_SIGNATURES, TITLE_MAX_CHARS, clean_filename
+from groovesheet_shared.queue import JobQueue
+from groovesheet_shared.storage import JobStore
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["transcription"])
-
-TIME_SIGNATURES = ("2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8")
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 UPLOAD_DOC = {
     "requestBody": {
@@ -37,9 +41,13 @@ UPLOAD_DOC = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": f"The song: {SUPPORTED}"},
-                        "title": {"type": "string", "maxLength": 200},
-                        "bpm": {"type": "number", "minimum": 30, "maximum": 300},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": f"The song: {SUPPORTED}",
+                        },
+                        "title": {"type": "string", "maxLength": TITLE_MAX_CHARS},
+                        "bpm": {"type": "number", "minimum": BPM_MIN, "maximum": BPM_MAX},
                         "time_signature": {"type": "string", "enum": list(TIME_SIGNATURES)},
                         "drums_only": {"type": "boolean", "description": "Skip drum separation"},
                     },
@@ -50,52 +58,34 @@ UPLOAD_DOC = {
 }
 
 
-def parse_options(fields: dict[str, str], filename: str) -> JobOptions:
-    title = _CONTROL.sub("", fields.get("title", "")).strip() or Path(filename).stem or "Drums"
-    if len(title) > 200:
-        raise ApiError(422, "invalid_title", "The title is too long: keep it under 200 characters.")
-    bpm: float | None = None
-    if fields.get("bpm", "").strip():
-        try:
-            bpm = float(fields["bpm"])
-        except ValueError:
-            bpm = None
-        if bpm is None or not 30 <= bpm <= 300:
-            raise ApiError(
-                422, "invalid_bpm", "bpm must be a number from 30 to 300, or left out to detect the tempo."
-            )
-    time_signature = fields.get("time_signature", "").strip() or None
-    if time_signature is not None and time_signature not in TIME_SIGNATURES:
-        raise ApiError(
-            422,
-            "invalid_time_signature",
-            f"time_signature must be one of {', '.join(TIME_SIGNATURES)}, or left out for 4/4.",
-        )
-    drums_only_text = fields.get("drums_only", "").strip().lower()
-    if drums_only_text not in _TRUE | _FALSE:
-        raise ApiError(422, "invalid_drums_only", "drums_only must be true or false.")
-    return JobOptions(
-        title=title, bpm=bpm, time_signature=time_signature, drums_only=drums_only_text in _TRUE
-    )
-
-
-@router.post("/transcribe", status_code=202, openapi_extra=UPLOAD_DOC, summary="Upload a song")
+@router.post(
+    "/transcribe",
+    status_code=202,
+    summary="Upload a song",
+    response_model=JobAccepted,
+    openapi_extra=UPLOAD_DOC,
+    responses=error_responses(400, 401, 408, 413, 415, 422, 431, 503),
+)
 async def transcribe(
     request: Request, settings: SettingsDep, store: StoreDep, queue: QueueDep, user: UserDep
 ) -> JSONResponse:
-    with tempfile.TemporaryDirectory(prefix="groovesheet-upload-") as staging:
-        received = await receive_upload(request, Path(staging) / "upload", settings.max_upload_bytes)
+    staging = _staging_folder()
+    try:
+        received = await receive_upload(request, staging / "upload", settings.max_upload_bytes)
         if received.path is None:
-            sent_as = f" (it was sent as '{received.misplaced_file_field}')" if received.misplaced_file_field else ""
+            sent_as = (
+                f" (it was sent as '{received.misplaced_file_field}')"
+                if received.misplaced_file_field
+                else ""
+            )
             raise ApiError(
                 422, "missing_file", f"Attach the song in the form field 'file'{sent_as}: {SUPPORTED}."
             )
-        filename = Path(received.filename or "song").name or "song"
-        options = parse_options(received.fields, filename)
-        probed = await run_in_threadpool(probe_audio, received.path, settings.max_duration_seconds)
+        options = _options(received)
+        probed = await _probe(request, received.path, settings)
         job = Job(
             job_id=new_job_id(),
-            filename=filename,
+            filename=clean_filename(received.filename),
             content_type=probed.format.content_type,
             size_bytes=received.size_bytes,
             input_name=f"input{probed.format.extension}",
@@ -108,33 +98,77 @@ async def transcribe(
                 "job stored",
                 extra={"format": probed.format.name, "duration_seconds": round(probed.duration_seconds, 1)},
             )
-            await _publish_or_fail(job, store, queue)
+            await _publish_or_withdraw(job, store, queue)
+    finally:
+        await run_in_threadpool(shutil.rmtree, staging, True)
+    accepted = JobAccepted(
+        job_id=job.job_id,
+        status=job.status,
+        status_url=STATUS_PATH.format(job_id=job.job_id),
+        download_url=DOWNLOAD_PATH.format(job_id=job.job_id),
+    )
     return JSONResponse(
-        {
-            "job_id": job.job_id,
-            "status": job.status.value,
-            "status_url": STATUS_PATH.format(job_id=job.job_id),
-            "download_url": DOWNLOAD_PATH.format(job_id=job.job_id),
-        },
-        status_code=202,
-        headers={"Location": STATUS_PATH.format(job_id=job.job_id)},
+        accepted.model_dump(mode="json"), status_code=202, headers={"Location": accepted.status_url}
     )
 
 
-async def _publish_or_fail(job: Job, store: StoreDep, queue: QueueDep) -> None:
+def _staging_folder() -> Path:
+    try:
+        return Path(tempfile.mkdtemp(prefix="groovesheet-upload-"))
+    except OSError as exc:
+        logger.error("cannot create an upload staging folder: %s", exc)
+        raise ApiError(
+            503,
+            "storage_unavailable",
+            "We could not take the upload right now (no room to receive it). Please try again in a minute.",
+        ) from None
+
+
+def _options(received: ReceivedUpload) -> JobOptions:
+    fields = received.fields
+    return JobOptions.from_fields(
+        title=fields.get("title"),
+        bpm=fields.get("bpm"),
+        time_signature=fields.get("time_signature"),
+        drums_only=fields.get("drums_only"),
+        filename=received.filename,
+    )
+
+
+async def _probe(request: Request, path: Path, settings: ApiSettings) -> ProbedAudio:
+    """Decode the upload in a worker thread, a bounded number at once (never on the event loop)."""
+    limiter: anyio.CapacityLimiter = request.app.state.decode_limiter
+    return await anyio.to_thread.run_sync(
+        probe_audio, path, settings.max_duration_seconds, settings.min_duration_seconds, limiter=limiter
+    )
+
+
+async def _publish_or_withdraw(job: Job, store: JobStore, queue: JobQueue) -> None:
     try:
         await run_in_threadpool(queue.publish, job.job_id, store.location)
     except QueueError as exc:
-        logger.error("could not queue the job: %s", exc.message)
-        # Never leave an orphan that stays 'queued' forever.
-        await run_in_threadpool(
-            store.update,
-            job.job_id,
-            lambda j: j.failed("queue_unavailable", "The job could not be queued. Upload the song again."),
-        )
+        logger.error("could not queue the job; withdrawing it: %s", exc.message)
+        await run_in_threadpool(_withdraw, job, store)
         raise ApiError(
             503,
             "queue_unavailable",
-            "We could not start the transcription right now. Please upload the song again in a minute.",
+            "We could not start the transcription right now, and nothing was kept. "
+            "Please upload the song again in a minute.",
         ) from None
     logger.info("job queued")
+
+
+def _withdraw(job: Job, store: JobStore) -> None:
+    """Remove a job nobody will ever hear of; if that fails too, at least never leave it 'queued'."""
+    try:
+        store.delete(job.job_id)
+        return
+    except GroovesheetError as exc:
+        logger.error("could not delete the unqueued job: %s", exc.message)
+    try:
+        store.update(
+            job.job_id,
+            lambda j: j.failed("queue_unavailable", "The job could not be queued. Upload the song again."),
+        )
+    except GroovesheetError as exc:
+        logger.error("could not mark the unqueued job failed either: %s", exc.message)
