@@ -46,6 +46,9 @@ class BuildConfig:
     cache: Path
     seed: int = 1234
     holdout: str = "muldjord"
+    # Where training kits come from: FluidR3_GM's presets and/or synthesised kits.
+    kit_sources: tuple[str, ...] = ("fluid", "synth")
+    synth_seeds: int = SYNTH_TRAIN_SEEDS
 
 
 @lru_cache(maxsize=1)
@@ -69,12 +72,13 @@ def _holdout(name: str) -> Kit:
 
 def _training_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]:
     """Which kit plays each class: one whole kit (40 %), or each class from its own kit."""
-    fluid = _fluid(cfg.cache)
+    fluid = _fluid(cfg.cache) if "fluid" in cfg.kit_sources else ()
+    synth = "synth" in cfg.kit_sources
 
     def any_kit() -> Kit:
-        if rng.random() < 0.5:
+        if fluid and (not synth or rng.random() < 0.5):
             return fluid[int(rng.integers(len(fluid)))]
-        return _synth(int(rng.integers(SYNTH_TRAIN_SEEDS)))
+        return _synth(int(rng.integers(cfg.synth_seeds)))
 
     if rng.random() < 0.4:
         kit = any_kit()
@@ -174,7 +178,8 @@ def _build_range(args: tuple[BuildConfig, str, int, int]) -> int:
 
 
 def build(cfg: BuildConfig, split: str, count: int, workers: int) -> None:
-    _fluid(cfg.cache)  # render the SoundFont kits once, before the workers fork
+    if "fluid" in cfg.kit_sources:
+        _fluid(cfg.cache)  # render the SoundFont kits once, before the workers fork
     chunks = [(cfg, split, lo, min(lo + 20, count)) for lo in range(0, count, 20)]
     if workers <= 1:
         for c in chunks:
@@ -197,8 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--separated", type=int, default=0, help="training pieces through Demucs")
     p.add_argument("--demucs-dir", type=Path, default=Path("models/demucs/htdemucs"))
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--kits", default="fluid,synth", help="training kit sources: fluid, synth or both")
     args = p.parse_args(argv)
-    cfg = BuildConfig(out=args.out, cache=args.cache, seed=args.seed)
+    cfg = BuildConfig(out=args.out, cache=args.cache, seed=args.seed, kit_sources=tuple(args.kits.split(",")))
     start = time.time()
     build(cfg, "validation", args.validation, args.workers)
     build(cfg, "train", args.train, args.workers)

@@ -131,7 +131,11 @@ def train(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # tiny activations otherwise slow the CPU down many times
     train_pieces = load_pieces(args.data / "train")
-    tuning, train_pieces = train_pieces[-TUNING_PIECES:], train_pieces[:-TUNING_PIECES]
+    n_tuning = min(args.tuning, len(train_pieces) // 2)
+    tuning, train_pieces = (
+        train_pieces[len(train_pieces) - n_tuning :],
+        train_pieces[: len(train_pieces) - n_tuning],
+    )
     train_pieces += load_pieces(args.data / "separated")
     validation = load_pieces(args.data / "validation")
     if not train_pieces:
@@ -161,6 +165,8 @@ def train(args: argparse.Namespace) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if args.checkpoint_every and step and step % args.checkpoint_every == 0:
+            save_model(model, [0.5] * len(CLASSES), args.out / f"checkpoint-{step}.pt", {"steps": step})
         if step % 100 == 0 or step == args.steps - 1:
             print(f"step {step} loss {loss_onset.item():.4f} vel {loss_vel.item():.4f} lr {lr:.5f} "
                   f"{time.time() - start:.0f}s", flush=True)  # fmt: skip
@@ -182,7 +188,7 @@ def train(args: argparse.Namespace) -> dict:
     return metrics
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=Path("training-data"))
     p.add_argument("--out", type=Path, default=Path("worker-service/groovesheet_worker/hitnet/weights"))
@@ -193,7 +199,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--velocity-weight", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
-    metrics = train(p.parse_args(argv))
+    p.add_argument("--checkpoint-every", type=int, default=0, help="also save weights every N steps")
+    p.add_argument(
+        "--tuning", type=int, default=TUNING_PIECES, help="last N training pieces kept for thresholds"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    metrics = train(build_parser().parse_args(argv))
     print(json.dumps(metrics, indent=2))
 
 

@@ -1,0 +1,41 @@
+"""Peak picking: one hit per peak above its class threshold, sub-frame times, close peaks merged."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from groovesheet_worker.hitnet.peaks import MIN_GAP_FRAMES, pick_peaks
+
+
+def _bump(n: int, centre: float, height: float) -> np.ndarray:
+    f = np.arange(n)
+    return height * np.exp(-0.5 * ((f - centre) / 0.8) ** 2)
+
+
+def test_each_peak_above_threshold_is_one_hit_with_its_velocity() -> None:
+    act = np.zeros((100, 2), dtype=np.float32)
+    act[:, 0] = _bump(100, 20, 0.9) + _bump(100, 60, 0.3)
+    act[:, 1] = _bump(100, 40.25, 0.8)
+    vel = np.full_like(act, 0.5)
+    vel[20, 0] = 0.9
+    peaks = pick_peaks(act, vel, [0.5, 0.5])
+    assert [(p.cls, round(p.time, 3)) for p in peaks] == [(0, 0.2), (1, 0.4025)]
+    assert peaks[0].velocity == 0.9 and peaks[0].activation > 0.89
+
+
+def test_the_sub_frame_time_follows_the_parabola() -> None:
+    act = _bump(50, 10.3, 1.0)[:, None].astype(np.float32)
+    (peak,) = pick_peaks(act, np.zeros_like(act), [0.5])
+    assert abs(peak.time - 0.103) < 0.002
+
+
+def test_peaks_closer_than_the_minimum_gap_are_one_hit() -> None:
+    act = np.zeros((40, 1), dtype=np.float32)
+    act[10, 0], act[10 + MIN_GAP_FRAMES - 1, 0], act[30, 0] = 0.9, 0.8, 0.7
+    assert [round(p.time, 2) for p in pick_peaks(act, np.zeros_like(act), [0.5])] == [0.1, 0.3]
+
+
+def test_thresholds_are_per_class() -> None:
+    act = np.zeros((30, 2), dtype=np.float32)
+    act[10] = [0.4, 0.4]
+    assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.3])] == [1]

@@ -1,0 +1,30 @@
+"""The model input: 100 frames a second, a logarithmic frequency axis, the same in blocks as whole."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from groovesheet_worker.hitnet import spectrogram as spec
+
+
+def test_frames_are_10_ms_and_centred() -> None:
+    audio = np.zeros(spec.SAMPLE_RATE * 2, dtype=np.float32)
+    audio[spec.SAMPLE_RATE] = 1.0  # a click at 1 s
+    s = spec.log_spectrogram(audio)
+    assert s.shape == (spec.n_frames(len(audio)), spec.n_bands()) and s.shape[0] == 201
+    assert int(np.argmax(s.sum(axis=1))) in (99, 100, 101)
+
+
+def test_a_tone_lands_in_the_band_of_its_frequency() -> None:
+    t = np.arange(spec.SAMPLE_RATE) / spec.SAMPLE_RATE
+    low = spec.log_spectrogram(np.sin(2 * np.pi * 100 * t)).mean(axis=0)
+    high = spec.log_spectrogram(np.sin(2 * np.pi * 8000 * t)).mean(axis=0)
+    assert np.argmax(low) < spec.n_bands() // 4 < 3 * spec.n_bands() // 4 < np.argmax(high)
+
+
+def test_long_audio_is_transformed_in_blocks_without_seams(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal(spec.SAMPLE_RATE * 3).astype(np.float32)
+    whole = spec.log_spectrogram(audio)
+    monkeypatch.setattr(spec, "BLOCK_FRAMES", 37)
+    np.testing.assert_allclose(spec.log_spectrogram(audio), whole, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,45 @@
+"""The trainer end to end on a tiny generated set: data, training, thresholds, weights the worker loads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groovesheet_worker.hitnet.finder import NetHitFinder
+from groovesheet_worker.pipeline.types import INSTRUMENTS
+from training import dataset, train
+
+GMD = Path(__file__).resolve().parents[3] / "shared" / "training" / "gmd"
+MULDJORD = Path(__file__).resolve().parents[3] / "shared" / "training" / "kits" / "muldjord"
+
+
+@pytest.mark.skipif(
+    not (GMD.exists() and MULDJORD.exists()), reason="../shared/training is not beside the repository"
+)
+def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path) -> None:
+    cfg = dataset.BuildConfig(
+        out=tmp_path / "data", cache=tmp_path / "cache", kit_sources=("synth",), synth_seeds=2
+    )
+    for i in range(4):
+        dataset.build_piece(cfg, "train", i)
+    dataset.build_piece(cfg, "validation", 0)
+    out = tmp_path / "model"
+    metrics = train.train(
+        train.build_parser().parse_args(
+            ["--data", str(cfg.out), "--out", str(out), "--steps", "3", "--batch", "2", "--tuning", "1",
+             "--width", "16"]
+        )
+    )  # fmt: skip
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["sha256"] == metrics["sha256"] and len(saved["thresholds"]) == len(INSTRUMENTS)
+    assert set(metrics["validation_heldout_kit"]) >= {"sum_F5", "recall_ghost_snare", "F_open_hihat"}
+
+    finder = NetHitFinder(out / "hitnet.pt", expected_sha256=metrics["sha256"])
+    with np.load(cfg.out / "validation" / "00000.npz") as z:
+        n_frames = len(z["spec"])
+    rng = np.random.default_rng(0)
+    hits = finder.find_hits(rng.standard_normal(n_frames * 441).astype(np.float32) * 0.1)
+    assert all(h.instrument in INSTRUMENTS and 1 <= (h.velocity or 0) <= 127 for h in hits)

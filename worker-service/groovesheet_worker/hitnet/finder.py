@@ -1,0 +1,99 @@
+"""NetHitFinder: the drum track -> hits with instrument, confidence and velocity, by HitNet.
+
+The weights are Groovesheet's own (trained by ``make train``, committed beside this module with a
+model card) and are checked against ``HITNET_SHA256`` before they are loaded; a file that does not
+match is refused, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from groovesheet_shared.errors import TranscriptionError
+
+from ..pipeline.types import INSTRUMENTS, Hit
+from .peaks import pick_peaks
+from .spectrogram import SAMPLE_RATE, log_spectrogram
+
+WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
+# sha256 of the committed weights (weights/MODEL_CARD.md); `make train` prints the new one.
+HITNET_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The model input of one drum track."""
+
+    spectrogram: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class NetHitFinder:
+    """HitNet loaded once per process; ``prepare`` then ``classify`` per song."""
+
+    def __init__(self, model_path: Path = WEIGHTS_PATH, expected_sha256: str | None = HITNET_SHA256) -> None:
+        import torch
+
+        from .network import HitNet
+
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise TranscriptionError(
+                f"The drum-hit model {model_path} is missing: run `make train` or set HITNET_MODEL_PATH.",
+                code="model_unavailable",
+                retryable=False,
+            )
+        if expected_sha256 and _sha256(model_path) != expected_sha256:
+            raise TranscriptionError(
+                f"The drum-hit model {model_path} does not match its sha256 ({expected_sha256[:12]}…): "
+                "it is damaged or not the committed version.",
+                code="model_unavailable",
+                retryable=False,
+            )
+        saved = torch.load(model_path, map_location="cpu", weights_only=True)
+        if tuple(saved["classes"]) != INSTRUMENTS:
+            raise TranscriptionError(
+                f"The drum-hit model {model_path} hears {saved['classes']}, not the worker's instruments.",
+                code="model_unavailable",
+                retryable=False,
+            )
+        self.model = HitNet(**saved["config"])
+        self.model.load_state_dict(saved["state_dict"])
+        self.model.eval()
+        self.thresholds: list[float] = [float(t) for t in saved["thresholds"]]
+        self._torch = torch
+
+    def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
+        if sr != SAMPLE_RATE:
+            raise ValueError(f"HitNet needs {SAMPLE_RATE} Hz audio, got {sr}")
+        return Prepared(log_spectrogram(drums), sr)
+
+    def activations(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
+        """(frames, classes) onset probabilities and velocities (0..1)."""
+        torch = self._torch
+        with torch.inference_mode():
+            onset, velocity = self.model(torch.from_numpy(prepared.spectrogram)[None])
+            return torch.sigmoid(onset)[0].numpy(), velocity[0].numpy()
+
+    def classify(self, prepared: Prepared) -> list[Hit]:
+        act, vel = self.activations(prepared)
+        return [
+            Hit(
+                time=round(p.time, 4),
+                instrument=INSTRUMENTS[p.cls],
+                confidence=round(p.activation, 4),
+                velocity=int(np.clip(round(p.velocity * 127), 1, 127)),
+            )
+            for p in pick_peaks(act, vel, self.thresholds)
+        ]
+
+    def find_hits(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> list[Hit]:
+        return self.classify(self.prepare(drums, sr, bpm_hint))

@@ -1,0 +1,62 @@
+"""HitNet: spectrogram frames in, per-frame onset probability and velocity for each drum class out.
+
+A small convolutional front end over (time, frequency) with frequency pooling (3 convs), then residual dilated
+temporal convolutions (receptive field about +-0.6 s, enough to hear an open hi-hat ring or a ride's
+wash), then two 1x1 heads: onset logits and velocities (0..1 of MIDI 127), one of each per class.
+About 0.2 M parameters: it trains on a 2-core CPU and reads a 3-minute song in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+TCN_DILATIONS = (1, 2, 4, 8, 16, 1)
+
+
+def _conv(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class _TemporalBlock(nn.Module):
+    def __init__(self, channels: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
+            nn.BatchNorm1d(channels),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class HitNet(nn.Module):
+    """``forward(spec)`` with spec (batch, frames, bands) -> (onset logits, velocity), each (batch, frames, classes)."""
+
+    def __init__(self, n_bands: int, n_classes: int, width: int = 96, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.n_bands, self.n_classes, self.width = n_bands, n_classes, width
+        # One conv at full frequency resolution, then two at a third of it: half the cost of two full
+        # blocks for the same accuracy class, which matters on a 2-core CPU.
+        self.front = nn.Sequential(
+            *_conv(1, 16), nn.MaxPool2d((1, 3)), *_conv(16, 32), *_conv(32, 32), nn.MaxPool2d((1, 3))
+        )
+        pooled = n_bands // 3 // 3
+        self.project = nn.Sequential(nn.Conv1d(32 * pooled, width, 1), nn.ReLU(inplace=True))
+        self.temporal = nn.Sequential(*(_TemporalBlock(width, d, dropout) for d in TCN_DILATIONS))
+        self.onset = nn.Conv1d(width, n_classes, 1)
+        self.velocity = nn.Conv1d(width, n_classes, 1)
+
+    def forward(self, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.front(spec.unsqueeze(1))  # (b, c, t, f')
+        b, c, t, f = x.shape
+        x = x.permute(0, 1, 3, 2).reshape(b, c * f, t)
+        x = self.temporal(self.project(x))
+        onset = self.onset(x).transpose(1, 2)
+        velocity = torch.sigmoid(self.velocity(x)).transpose(1, 2)
+        return onset, velocity
+
+    def config(self) -> dict[str, int]:
+        return {"n_bands": self.n_bands, "n_classes": self.n_classes, "width": self.width}
