@@ -2,7 +2,7 @@
 
     python bench/eval_mdb.py --data ../shared/eval/mdb-dev --out eval-out
         [--sets drum_only full_mix rawsum_mix] [--tracks MusicDelta_Rock ...]
-        [--hits-only [--rules ours|reference]] [--fit] [--cache DIR]
+        [--hits-only [--rules ours|reference]] [--fit [--write-tuning FILE]] [--cache DIR]
 
 Default: the whole pipeline (Transcriber, as a job would run it) per recording; drum_only with
 drums_only=True, the mixes with Demucs separation. Each track's events.json is written to
@@ -13,8 +13,11 @@ hihat_open -> hihat, tom_floor -> toms, ...), and every set is scored with
 --hits-only runs only decode -> separation -> hits (no tempo/notation), caching the separated
 drum stems in --cache (outside the repository), which makes trying hit rules fast.
 --rules reference reproduces the published AnNOTEator rules (0.5 rounding, argmax fallback,
-inter-onset tempo, hop 1024/512). --fit fits per-class thresholds on the model's probabilities
-and prints leave-one-track-out cross-validated F next to the in-sample F.
+inter-onset tempo, hop 1024/512; bench/annoteator_reference.py). --fit fits per-class thresholds
+(and the re-scorer) on the model's probabilities and prints leave-one-track-out cross-validated F
+next to the in-sample F; --write-tuning writes the fitted numbers to the versioned tuning file the
+worker reads (worker-service/groovesheet_worker/pipeline/annoteator_tuning.json).
+This script measures the AnNOTEator path; `make eval` (bench/eval_hits.py) compares the hit models.
 
 The evaluation audio is never copied into the repository.
 """
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in ("shared", "worker-service"):
+for sub in ("shared", "worker-service", "bench"):
     sys.path.insert(0, str(ROOT / sub))
 
 from groovesheet_worker.pipeline.constants import MODEL_CLASSES, SAMPLE_RATE  # noqa: E402
@@ -41,6 +44,7 @@ from groovesheet_worker.pipeline.hits import (  # noqa: E402
     decide,
     label_hits,
     rescore_features,
+    write_tuning,
 )
 from groovesheet_worker.pipeline.types import FIVE_CLASS  # noqa: E402
 
@@ -115,11 +119,16 @@ def drum_stem(row, data: Path, cache: Path, settings, separator_holder: dict) ->
     return drums
 
 
-def run_hits(rows, data: Path, out: Path, cache: Path, settings, rules: HitRules) -> dict:
+def run_hits(rows, data: Path, out: Path, cache: Path, settings, reference: bool) -> dict:
     """Hits only; returns {(set, track): (times, probabilities)} for threshold fitting."""
     from groovesheet_worker.pipeline.hits import HitFinder
 
-    finder = HitFinder(settings.annoteator_model_path, rules)
+    if reference:
+        from annoteator_reference import ReferenceHitFinder
+
+        finder = ReferenceHitFinder(settings.annoteator_model_path)
+    else:
+        finder = HitFinder(settings.annoteator_model_path)
     holder: dict = {}
     found = {}
     for row in rows:
@@ -127,7 +136,7 @@ def run_hits(rows, data: Path, out: Path, cache: Path, settings, rules: HitRules
         drums = drum_stem(row, data, cache, settings, holder)
         onsets = finder.prepare(drums, SAMPLE_RATE)
         probabilities = finder.probabilities(onsets)
-        hits = label_hits(onsets.times, probabilities, rules, onsets.sustain_db, onsets.band_db)
+        hits = finder.label(onsets, probabilities)
         write_events(out / row["set"] / f"{row['track']}.json", hits)
         found[(row["set"], row["track"])] = (
             onsets.times,
@@ -255,7 +264,7 @@ def fit_all(tracks, refs, found, set_name, rules: HitRules) -> HitRules:
     return replace(rules, thresholds=fit_thresholds(tracks, refs, found, set_name, rules))
 
 
-def report_fit(adt, data: Path, set_name: str, found: dict, rules: HitRules | None = None) -> None:
+def report_fit(adt, data: Path, set_name: str, found: dict, rules: HitRules | None = None) -> HitRules:
     import mdb  # type: ignore[import-not-found]
 
     tracks = sorted(t for s, t in found if s == set_name)
@@ -289,6 +298,7 @@ def report_fit(adt, data: Path, set_name: str, found: dict, rules: HitRules | No
             + " | ".join(f"{f:.3f}" for f in per)
             + f" | {_pooled_f(scores, EVAL_CLASSES):.3f} | {np.mean(per[:3]):.3f} |"
         )
+    return full
 
 
 # --------------------------------------------------------------------------- main
@@ -304,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hits-only", action="store_true")
     parser.add_argument("--rules", choices=("ours", "reference"), default="ours")
     parser.add_argument("--fit", action="store_true", help="fit thresholds (implies --hits-only)")
+    parser.add_argument("--write-tuning", type=Path, default=None, help="with --fit: write the tuning file")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "groovesheet-eval-cache")
     parser.add_argument("--shifts", type=int, default=None, help="override DEMUCS_SHIFTS")
     args = parser.parse_args(argv)
@@ -323,13 +334,15 @@ def main(argv: list[str] | None = None) -> int:
             if not args.tracks or row["track"] in args.tracks:
                 rows.append({**row, "set": set_name})
 
-    rules = HitRules.reference() if args.rules == "reference" else HitRules()
-    if args.fit:
-        # Fit on the probabilities with every class on: thresholds are applied afterwards.
-        rules = replace(rules, argmax_fallback=False)
+    if args.rules == "reference":
+        from annoteator_reference import reference_rules
+
+        rules = reference_rules()
+    else:
+        rules = HitRules()
     t0 = time.perf_counter()
     if args.hits_only or args.fit:
-        found = run_hits(rows, args.data, args.out, args.cache, settings, rules)
+        found = run_hits(rows, args.data, args.out, args.cache, settings, args.rules == "reference")
     else:
         found = {}
         run_pipeline(rows, args.data, args.out, settings)
@@ -342,7 +355,18 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / f"{set_name}.score.json").write_text(json.dumps(result, indent=2))
         print()
         if args.fit:
-            report_fit(adt, args.data, set_name, found, rules)
+            fitted = report_fit(adt, args.data, set_name, found, rules)
+            if args.write_tuning and args.rules == "ours":
+                write_tuning(
+                    args.write_tuning,
+                    fitted.thresholds,
+                    fitted.rescorer or {},
+                    {
+                        "written_by": "python bench/eval_mdb.py --fit --write-tuning "
+                        + str(args.write_tuning),
+                        "fitted_on": f"MDB Drums {args.data.name}, {set_name}, {len({t for s, t in found if s == set_name})} tracks",
+                    },
+                )
             print()
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,17 @@ import soundfile as sf
 
 from groovesheet_worker.pipeline.constants import CLIP_SAMPLES, MEL_FRAMES, MODEL_CLASSES, N_MELS, SAMPLE_RATE
 from groovesheet_worker.pipeline.features import clip_window, compress_clips, onset_clips
-from groovesheet_worker.pipeline.hits import HitFinder, HitRules, decide, fold_tempo, label_hits
+from groovesheet_worker.pipeline.hits import (
+    RESCORE_FEATURES,
+    RESCORER,
+    THRESHOLDS,
+    HitFinder,
+    HitRules,
+    fold_tempo,
+    label_hits,
+    load_tuning,
+    write_tuning,
+)
 from groovesheet_worker.pipeline.types import INSTRUMENTS
 from tests.audio_samples import groove
 
@@ -110,11 +121,19 @@ def test_every_instrument_above_its_threshold_is_kept() -> None:
     assert {h.instrument for h in hits} <= set(INSTRUMENTS)
 
 
-def test_the_reference_rules_round_and_fall_back_to_one_class() -> None:
-    probabilities = np.array([[0.2, 0.3, 0.1, 0.0, 0.0, 0.0], [0.6, 0.7, 0.0, 0.0, 0.0, 0.0]])
-    keep, _ = decide(probabilities, HitRules.reference())
-    assert keep.sum(axis=1).tolist() == [1, 2]
-    assert MODEL_CLASSES[int(np.argmax(keep[0]))] == "hihat"
+def test_the_fitted_numbers_come_from_the_versioned_tuning_file(tmp_path) -> None:
+    tuning = load_tuning()
+    assert tuning.thresholds == THRESHOLDS and tuning.rescorer == RESCORER
+    assert tuning.features == RESCORE_FEATURES and set(tuning.thresholds) == set(MODEL_CLASSES)
+    written = tmp_path / "tuning.json"
+    write_tuning(written, {**THRESHOLDS, "kick": 0.3}, RESCORER, {"fitted_on": "a test"})
+    again = load_tuning(written)
+    assert again.thresholds["kick"] == 0.3 and again.rescorer == RESCORER
+    doc = json.loads(written.read_text())
+    assert doc["fitted_on"] == "a test" and doc["rescore_features"] == list(RESCORE_FEATURES)
+    written.write_text(json.dumps({**doc, "version": 99}))
+    with pytest.raises(ValueError, match="version"):
+        load_tuning(written)
 
 
 def test_silence_has_no_hits(finder: HitFinder) -> None:

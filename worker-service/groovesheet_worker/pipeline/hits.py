@@ -8,6 +8,7 @@ every instrument above its own threshold is kept (see THRESHOLDS for how they we
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,29 +22,52 @@ from .constants import MODEL_CLASSES, SAMPLE_RATE
 from .features import band_levels, band_power, high_band_sustain, onset_clips
 from .types import ANNOTEATOR_TO_INSTRUMENT, Hit
 
-# Per-instrument probability a clip needs for that instrument to be kept (multi-label). For kick,
-# snare and hi-hat it is the re-scored probability (RESCORER), for the others the model's own.
-# kick, snare, hihat, crash: fitted on MDB Drums drum_only (7 tracks) with `bench/eval_mdb.py --fit`,
-# each the grid value maximising that instrument's pooled F given the onset, ride and re-scoring rules
-# here; the leave-one-track-out folds chose kick 0.35-0.55, snare 0.50-0.65, hihat 0.45-0.60,
-# crash 0.20 (6 of 7 folds); cross-validated 5-class F 0.809 against 0.876 in-sample.
-# ride: the model's own ride output never helped (fitted "off"); rides come from RIDE_SUSTAIN_DB.
-# tom: the dev set has no toms, nothing to fit; 0.95 lets ~1 % of onsets (8 of 668) through as
-# false toms there, where 0.5 (the reference) invented 66-81.
-THRESHOLDS: dict[str, float] = {
-    "kick": 0.45,
-    "snare": 0.50,
-    "hihat": 0.55,
-    "ride": 1.01,
-    "crash": 0.20,
-    "tom": 0.95,
-}
+# Fitted numbers live in a versioned tuning file written by the command that fits them
+# (`bench/eval_mdb.py --fit --write-tuning ...`), with the feature names and the data they came from.
+TUNING_PATH = Path(__file__).with_name("annoteator_tuning.json")
+TUNING_VERSION = 1
 
-# Kick, snare and hi-hat are re-scored from the model's six outputs plus where each stroke's energy
-# sits (features.band_levels) and how long its high band rings (features.high_band_sustain), by a
-# logistic regression per instrument (sklearn, C=1): the model alone calls a hi-hat over a snare a
-# snare and rarely hears the hi-hat under a kick. Weights over RESCORE_FEATURES, fitted on MDB Drums
-# drum_only by `bench/eval_mdb.py --fit` (labels: a reference hit of that instrument within 50 ms).
+
+@dataclass(frozen=True)
+class Tuning:
+    """Per-instrument thresholds (multi-label) and the logistic re-scoring of kick, snare and hi-hat.
+
+    A clip keeps every instrument whose (re-scored) probability reaches its threshold. Kick, snare
+    and hi-hat are re-scored from the model's six logits plus where each stroke's energy sits
+    (features.band_levels) and how long its high band rings (features.high_band_sustain): the model
+    alone calls a hi-hat over a snare a snare and rarely hears the hi-hat under a kick.
+    """
+
+    thresholds: dict[str, float]
+    features: tuple[str, ...]
+    rescorer: dict[str, tuple[tuple[float, ...], float]]
+
+
+def load_tuning(path: Path = TUNING_PATH) -> Tuning:
+    doc = json.loads(Path(path).read_text())
+    if doc.get("version") != TUNING_VERSION:
+        raise ValueError(f"{path}: tuning version {doc.get('version')!r}, this code reads {TUNING_VERSION}")
+    features = tuple(doc["rescore_features"])
+    rescorer = {
+        k: (tuple(float(w) for w in v["weights"]), float(v["bias"])) for k, v in doc["rescorer"].items()
+    }
+    if any(len(w) != len(features) for w, _ in rescorer.values()):
+        raise ValueError(f"{path}: re-scorer weights do not match its {len(features)} features")
+    return Tuning({k: float(v) for k, v in doc["thresholds"].items()}, features, rescorer)
+
+
+def write_tuning(path: Path, thresholds: Mapping[str, float], rescorer: Mapping, provenance: dict) -> None:
+    """The tuning file ``load_tuning`` reads, with where its numbers came from."""
+    doc = {
+        "version": TUNING_VERSION,
+        **provenance,
+        "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()},
+        "rescore_features": list(RESCORE_FEATURES),
+        "rescorer": {k: {"weights": list(w), "bias": b} for k, (w, b) in rescorer.items()},
+    }
+    Path(path).write_text(json.dumps(doc, indent=2) + "\n")
+
+
 RESCORE_FEATURES = (
     *(f"logit_{name}" for name in MODEL_CLASSES),
     "level_30_120",
@@ -53,16 +77,11 @@ RESCORE_FEATURES = (
     "level_5k_20k",
     "sustain",
 )
-# fmt: off
-RESCORER: dict[str, tuple[tuple[float, ...], float]] = {
-    "kick": ((0.2035, -0.1839, 0.2855, 0.1216, 0.1177, 0.1206, 0.9488, 1.0008, -0.3135, 0.2651, -0.4292,
-              -0.1815), 4.7329),
-    "snare": ((0.582, -0.4488, 0.4273, -0.8, 0.4056, 0.0272, -0.1905, 0.0921, 1.3051, -0.3372, -0.2909,
-               -0.0881), -3.7552),
-    "hihat": ((0.0228, 0.509, 0.1025, 0.1251, 0.1051, -0.1661, -0.0171, -0.0263, 0.133, -0.621, 0.4322,
-               -0.1784), -1.8281),
-}
-# fmt: on
+_TUNING = load_tuning()
+if _TUNING.features != RESCORE_FEATURES:
+    raise ValueError(f"{TUNING_PATH}: features {_TUNING.features} are not this code's {RESCORE_FEATURES}")
+THRESHOLDS: dict[str, float] = _TUNING.thresholds
+RESCORER: dict[str, tuple[tuple[float, ...], float]] = _TUNING.rescorer
 
 # A 'hi-hat' needs at least this raw probability to be considered a ride by its ring (the hi-hat
 # threshold fitted before re-scoring existed).
@@ -89,14 +108,10 @@ ONSET_MERGE_SECONDS = 0.03
 
 @dataclass(frozen=True)
 class HitRules:
-    """How onsets become labelled hits; ``reference()`` reproduces AnNOTEator's published rules."""
+    """How onsets become labelled hits (AnNOTEator's published rules are replayed by
+    ``bench/annoteator_reference.py``, outside the production path)."""
 
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
-    # True: round at 0.5, and if nothing is left take the single most likely class (reference).
-    argmax_fallback: bool = False
-    # "reference": inter-onset mode + librosa tempo, hop 1024/512; "folded": beat tracking folded
-    # into CLIP_TEMPO_RANGE.
-    tempo_method: str = "folded"
     onset_hop: int = ONSET_HOP
     # A 'hi-hat' whose high band still rings this close to its peak (dB) is a ride; None: off.
     ride_sustain_db: float | None = RIDE_SUSTAIN_DB
@@ -104,20 +119,7 @@ class HitRules:
     rescorer: Mapping[str, tuple[tuple[float, ...], float]] | None = field(
         default_factory=lambda: dict(RESCORER)
     )
-    # None: one full-band onset envelope (reference).
-    onset_bands: tuple[tuple[float, float], ...] | None = ONSET_BANDS_HZ
-
-    @classmethod
-    def reference(cls) -> HitRules:
-        return cls(
-            thresholds=dict.fromkeys(MODEL_CLASSES, 0.5),
-            argmax_fallback=True,
-            tempo_method="reference",
-            onset_hop=1024,
-            onset_bands=None,
-            ride_sustain_db=None,
-            rescorer=None,
-        )
+    onset_bands: tuple[tuple[float, float], ...] = ONSET_BANDS_HZ
 
 
 @dataclass(frozen=True)
@@ -134,17 +136,6 @@ class Onsets:
     @property
     def times(self) -> np.ndarray:
         return self.samples / self.sample_rate
-
-
-def detect_onsets(drums: np.ndarray, sr: int, hop: int, pick_hop: int | None = None) -> np.ndarray:
-    """Onset positions in samples, from librosa's spectral-flux onset envelope.
-
-    ``pick_hop`` sizes the peak-picking windows; the reference leaves it at librosa's 512 whatever
-    the envelope's hop, which doubles its minimum gap between onsets at hop 1024.
-    """
-    envelope = librosa.onset.onset_strength(y=drums, sr=sr, hop_length=hop)
-    frames = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=pick_hop or hop)
-    return np.asarray(frames, dtype=np.int64) * hop
 
 
 def detect_band_onsets(
@@ -181,23 +172,10 @@ def fold_tempo(bpm: float, low: float = CLIP_TEMPO_RANGE[0], high: float = CLIP_
     return float(bpm)
 
 
-def _reference_tempo(drums: np.ndarray, sr: int, onsets: np.ndarray) -> float:
-    """AnNOTEator's estimate: the most common inter-onset gap as an 8th note, refined by librosa."""
-    start = None
-    if len(onsets) > 1:
-        gaps = np.diff(onsets)
-        values, counts = np.unique(gaps, return_counts=True)
-        start = 60.0 / (values[np.argmax(counts)] / sr * 2)
-    kwargs = {"start_bpm": start} if start else {}
-    return float(librosa.feature.tempo(y=drums, sr=sr, **kwargs)[0])
-
-
 def clip_tempo(drums: np.ndarray, sr: int, bpm_hint: float | None, rules: HitRules) -> float:
     """Tempo that sets the clip length; an uploader's bpm wins over any estimate."""
     if bpm_hint:
-        return fold_tempo(float(bpm_hint)) if rules.tempo_method != "reference" else float(bpm_hint)
-    if rules.tempo_method == "reference":
-        return _reference_tempo(drums, sr, detect_onsets(drums, sr, 1024, pick_hop=512))
+        return fold_tempo(float(bpm_hint))
     # librosa's own onset envelope (log mel, hop 512), built in blocks to keep long songs small.
     mel = band_power(drums, 2048, 512, librosa.filters.mel(sr=sr, n_fft=2048, n_mels=128))
     envelope = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, hop_length=512)
@@ -226,13 +204,7 @@ class HitFinder:
         """Onsets of the mono drum track and one model input per onset."""
         rules = self.rules
         bpm = clip_tempo(drums, sr, bpm_hint, rules)
-        hop, pick_hop = rules.onset_hop, rules.onset_hop
-        if rules.tempo_method == "reference":
-            hop, pick_hop = (512 if bpm > 110 else 1024), 512  # finer onsets for fast songs
-        if rules.onset_bands:
-            onsets = detect_band_onsets(drums, sr, hop, rules.onset_bands, ONSET_MERGE_SECONDS)
-        else:
-            onsets = detect_onsets(drums, sr, hop, pick_hop)
+        onsets = detect_band_onsets(drums, sr, rules.onset_hop, rules.onset_bands, ONSET_MERGE_SECONDS)
         wants_sustain = rules.ride_sustain_db is not None or rules.rescorer is not None
         sustain = high_band_sustain(drums, onsets, bpm, sr) if wants_sustain else None
         levels = band_levels(drums, onsets, sr) if rules.rescorer is not None else None
@@ -250,6 +222,9 @@ class HitFinder:
         if len(onsets.samples) == 0:
             return np.zeros((0, len(MODEL_CLASSES)), dtype=np.float32)
         return np.asarray(self.model.predict(onsets.spectrograms, batch_size=256, verbose=0))
+
+    def classify(self, onsets: Onsets) -> list[Hit]:
+        return self.label(onsets, self.probabilities(onsets))
 
     def label(self, onsets: Onsets, probabilities: np.ndarray) -> list[Hit]:
         return label_hits(onsets.times, probabilities, self.rules, onsets.sustain_db, onsets.band_db)
@@ -296,9 +271,6 @@ def decide(
     confidence = rescore(raw, sustain_db, band_db, rules.rescorer)
     thresholds = np.array([rules.thresholds[name] for name in MODEL_CLASSES], dtype=np.float32)
     keep = confidence >= thresholds[None, :]
-    if rules.argmax_fallback:
-        none = ~keep.any(axis=1)
-        keep[none, np.argmax(confidence[none], axis=1)] = True
     confidence = np.array(confidence, dtype=np.float32, copy=True)
     if sustain_db is not None and rules.ride_sustain_db is not None:
         hihat, ride = MODEL_CLASSES.index("hihat"), MODEL_CLASSES.index("ride")
