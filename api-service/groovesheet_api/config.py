@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
@@ -43,8 +44,9 @@ class ApiSettings(CommonSettings):
     max_duration_seconds: float = Field(default=900, gt=0)
     # Shorter than a bar of 4/4 at 120 bpm is not a song to transcribe.
     min_duration_seconds: float = Field(default=2.0, ge=0)
-    # Uploads decoded at once (each in a worker thread, off the event loop); more wait their turn.
-    upload_decode_concurrency: int = Field(default=2, ge=1)
+    # Uploads decoded at once, each in a low-priority process (groovesheet_api.decoding); more wait
+    # their turn. Default: one core fewer than the machine has, so one is always left for the API.
+    upload_decode_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1)
 
     # Slow or oversized requests (see groovesheet_api.limits and groovesheet_api.server).
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)

@@ -40,6 +40,10 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
 
+    def __reduce__(self) -> tuple[type[ApiError], tuple[int, str, str, dict[str, str] | None]]:
+        # Raised in a decoding process, it crosses back to the API pickled.
+        return (type(self), (self.status_code, self.code, self.message, self.headers))
+
 
 _STATUS_BY_ERROR: dict[type[GroovesheetError], int] = {
     InvalidJobId: 404,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
@@ -11,6 +13,7 @@ from starlette.types import ASGIApp
 
 from groovesheet_api.auth import Authenticator
 from groovesheet_api.config import ApiSettings, get_settings
+from groovesheet_api.decoding import Decoder
 from groovesheet_api.errors import install_error_handlers
 from groovesheet_api.middleware import RequestContextMiddleware
 from groovesheet_api.routes import health, jobs, preview, transcribe, web
@@ -19,6 +22,9 @@ from groovesheet_shared.queue import create_job_queue
 from groovesheet_shared.storage import create_job_store
 
 logger = logging.getLogger("groovesheet_api")
+# Threads for the disk and storage work of uploads (staging, store, queue), apart from the
+# default pool that answers status polls.
+UPLOAD_IO_THREADS = 8
 
 
 class GroovesheetApi(FastAPI):
@@ -28,10 +34,17 @@ class GroovesheetApi(FastAPI):
         return RequestContextMiddleware(super().build_middleware_stack(), self.state.settings)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.decoder.close()
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("groovesheet-api", settings.log_level, settings.log_format)
     app = GroovesheetApi(
+        lifespan=_lifespan,
         title="Groovesheet API",
         version="1.0.0",
         description="Upload a song, get drum sheet music (MusicXML) back.",
@@ -42,8 +55,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.store = create_job_store(settings)
     app.state.queue = create_job_queue(settings)
     app.state.authenticator = Authenticator(settings)
-    # Uploads decoded at once, in worker threads: the event loop keeps answering status polls.
-    app.state.decode_limiter = anyio.CapacityLimiter(settings.upload_decode_concurrency)
+    # Uploads are decoded a few at a time in low-priority processes, and their disk work has threads
+    # of its own: status polls never wait behind an upload for a core or for a thread.
+    app.state.decoder = Decoder(settings.upload_decode_concurrency)
+    app.state.upload_io = anyio.CapacityLimiter(UPLOAD_IO_THREADS)
     install_error_handlers(app)
     origins = settings.allowed_origins
     if "*" in origins and settings.auth_mode.value != "none":

@@ -1,8 +1,10 @@
 """Stream a multipart upload straight to a file on disk, stopping as soon as it is too large.
 
 Starlette's ``request.form()`` spools the whole body before the size can be checked; this parser
-writes each chunk as it arrives and never holds more than one chunk of the song in memory. A body
-is accepted only when it is complete: the file part and the closing boundary must both arrive.
+writes the song out as it arrives, never holding more than about FLUSH_BYTES of it in memory. The
+parsing (a few ms for 5 MB) runs on the event loop; the disk writes, which can block when the disk
+is busy, run in threads (the upload's I/O limiter). A body is accepted only when it is complete: the
+file part and the closing boundary must both arrive.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
+import anyio
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
@@ -28,6 +30,8 @@ MAX_BOUNDARY_CHARS = 70
 # Part headers: a Content-Disposition and a Content-Type, with room for a long file name.
 MAX_PART_HEADER_BYTES = 8192
 MAX_PART_HEADERS = 8
+# The song is written to disk in pieces of about this size.
+FLUSH_BYTES = 1 << 20
 _EXPECTED = f"'{FILE_FIELD}' and optionally {', '.join(repr(f) for f in OPTION_FIELDS)}"
 
 
@@ -73,6 +77,7 @@ class _UploadSink:
         self.destination = destination
         self.max_bytes = max_bytes
         self.result = ReceivedUpload()
+        self.pending = bytearray()  # song bytes parsed but not yet written
         self.file_complete = False
         self.body_complete = False
         self._header_name = b""
@@ -80,7 +85,7 @@ class _UploadSink:
         self._headers: dict[bytes, bytes] = {}
         self._name: str | None = None
         self._value = bytearray()
-        self._file: BinaryIO | None = None
+        self._in_file = False
         self._skip = False
 
     def on_part_begin(self) -> None:
@@ -124,7 +129,7 @@ class _UploadSink:
                 raise ApiError(400, "too_many_files", "Upload one song per request, in the field 'file'.")
             self.result.filename = filename.decode("utf-8", "replace")
             self.result.path = self.destination
-            self._file = open(self.destination, "wb")  # noqa: SIM115 - closed in on_part_end/close
+            self._in_file = True
         elif self._name not in OPTION_FIELDS:
             raise ApiError(
                 422,
@@ -139,11 +144,11 @@ class _UploadSink:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._skip:
             return
-        if self._file is not None:
+        if self._in_file:
             self.result.size_bytes += end - start
             if self.result.size_bytes > self.max_bytes:
                 raise _too_large(self.max_bytes)
-            self._file.write(data[start:end])
+            self.pending += data[start:end]
         else:
             self._value += data[start:end]
             if len(self._value) > MAX_FIELD_BYTES:
@@ -156,9 +161,8 @@ class _UploadSink:
     def on_part_end(self) -> None:
         if self._skip:
             return
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._in_file:
+            self._in_file = False
             self.file_complete = True
         elif self._name is not None:
             self.result.fields[self._name] = self._value.decode("utf-8", "replace")
@@ -166,10 +170,10 @@ class _UploadSink:
     def on_end(self) -> None:
         self.body_complete = True
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def take_pending(self) -> bytes:
+        data = bytes(self.pending)
+        self.pending.clear()
+        return data
 
 
 _CALLBACKS = (
@@ -204,7 +208,9 @@ def _boundary(request: Request) -> bytes:
     return boundary
 
 
-async def receive_upload(request: Request, destination: Path, max_bytes: int) -> ReceivedUpload:
+async def receive_upload(
+    request: Request, destination: Path, max_bytes: int, io_limiter: anyio.CapacityLimiter
+) -> ReceivedUpload:
     """Parse the multipart body; the song goes to ``destination``. The caller removes it on error."""
     boundary = _boundary(request)
     declared_length = request.headers.get("content-length")
@@ -213,6 +219,16 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
         raise _too_large(max_bytes)
 
     sink = _UploadSink(destination, max_bytes)
+    handle = None
+
+    async def flush() -> None:
+        nonlocal handle
+        if not sink.pending:
+            return
+        if handle is None:
+            handle = await anyio.to_thread.run_sync(open, destination, "wb", limiter=io_limiter)
+        await anyio.to_thread.run_sync(handle.write, sink.take_pending(), limiter=io_limiter)
+
     try:
         parser = MultipartParser(
             boundary,
@@ -222,7 +238,10 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
         )
         async for chunk in request.stream():
             parser.write(chunk)
+            if len(sink.pending) >= FLUSH_BYTES:
+                await flush()
         parser.finalize()
+        await flush()
     except ApiError:
         raise
     except ClientDisconnect:
@@ -239,7 +258,11 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
             "Send it again with curl -F file=@song.mp3 or a browser form.",
         ) from None
     finally:
-        sink.close()
+        if handle is not None:
+            await anyio.to_thread.run_sync(handle.close, limiter=io_limiter)
+    if sink.file_complete and handle is None:
+        # An empty file part: stored as an empty file, which the probe refuses as empty_file.
+        await anyio.to_thread.run_sync(destination.touch, limiter=io_limiter)
     if sink.result.path is not None and not (sink.file_complete and sink.body_complete):
         raise _incomplete()
     if not sink.body_complete and sink.result.path is None:

@@ -5,11 +5,14 @@ Cloud Logging reads ``severity`` and ``message`` from such lines; the rest becom
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import sys
 import threading
 from collections.abc import Iterator
@@ -50,6 +53,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_listener: logging.handlers.QueueListener | None = None
+_listener_lock = threading.Lock()
+
+
+@atexit.register
+def _flush_logs() -> None:
+    with _listener_lock:
+        if _listener is not None:
+            _listener.stop()
+
+
 # Libraries that install their own (plain-text) handlers; their records go through ours instead.
 _OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "fastapi")
 
@@ -58,13 +72,25 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     """One handler on the root logger, writing to stdout: every library's records end up there.
 
     Python warnings and uncaught exceptions (any thread) become log records too, so with
-    ``fmt="json"`` every line the service writes from Python is a JSON object.
+    ``fmt="json"`` every line the service writes from Python is a JSON object. A line is formatted
+    where it is logged (the job and request ids are context variables there) and written by a
+    background thread, so a slow stdout (a busy disk, a full pipe) never stalls the event loop.
     """
-    handler = logging.StreamHandler(sys.stdout)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter(service))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    global _listener
+    formatter = (
+        JsonFormatter(service)
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = logging.handlers.QueueHandler(lines)
+    handler.setFormatter(formatter)
+    writer = logging.StreamHandler(sys.stdout)
+    with _listener_lock:
+        if _listener is not None:
+            _listener.stop()  # writes what it still holds
+        _listener = logging.handlers.QueueListener(lines, writer)
+        _listener.start()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from groovesheet_api.config import ApiSettings
+from groovesheet_api.decoding import Decoder
 from groovesheet_api.main import create_app
 
 MakeClient = Callable[..., TestClient]
@@ -17,13 +18,23 @@ def jobs_dir(tmp_path: Path) -> Path:
     return tmp_path / "jobs-root"
 
 
+@pytest.fixture(scope="session")
+def decoder() -> Iterator[Decoder]:
+    """One pool of decoding processes for all test apps (starting them takes a moment each)."""
+    shared = Decoder(2)
+    yield shared
+    shared.close()
+
+
 @pytest.fixture
-def make_client(jobs_dir: Path) -> Iterator[MakeClient]:
+def make_client(jobs_dir: Path, decoder: Decoder) -> Iterator[MakeClient]:
     clients: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:
         settings = ApiSettings(local_jobs_dir=jobs_dir, log_format="text", **overrides)  # type: ignore[arg-type]
-        client = TestClient(create_app(settings))
+        app = create_app(settings)
+        app.state.decoder = decoder
+        client = TestClient(app)
         clients.append(client)
         return client
 

@@ -7,8 +7,10 @@ server's own refusals are tested here against the command the Dockerfile runs.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -113,6 +115,12 @@ class LiveApi:
         with self.connect(timeout) as sock:
             send_until_answered(sock, data)
             return read_response(sock, timeout, watch_close)
+
+
+def die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, even by a crash (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @contextlib.contextmanager

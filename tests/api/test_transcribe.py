@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 from pathlib import Path
@@ -337,20 +336,15 @@ def test_broken_forms_are_refused_clearly(client, jobs_dir, parts, close, bounda
     assert stored_jobs(jobs_dir) == []
 
 
-def test_decoding_runs_off_the_event_loop_within_the_limit(client, jobs_dir, monkeypatch):
-    from groovesheet_api.routes import transcribe as route
+def test_decoding_goes_through_the_bounded_decoder(client, jobs_dir, monkeypatch):
+    decoder = client.app.state.decoder
+    calls = []
+    original = decoder.run
 
-    seen: list[bool] = []
+    async def spy(function, *args):
+        calls.append(function)
+        return await original(function, *args)
 
-    def probe_in_thread(*args):
-        try:
-            asyncio.get_running_loop()
-            seen.append(True)
-        except RuntimeError:
-            seen.append(False)
-        return probe_audio(*args)
-
-    monkeypatch.setattr(route, "probe_audio", probe_in_thread)
+    monkeypatch.setattr(decoder, "run", spy)
     _job(jobs_dir, client.post("/api/v1/transcribe", files={"file": ("a.wav", song_bytes("WAV"))}))
-    assert seen == [False]  # no event loop in the thread that decoded
-    assert client.app.state.decode_limiter.total_tokens == client.app.state.settings.upload_decode_concurrency
+    assert calls == [probe_audio]  # in a decoding process: tests/api/test_decoding.py

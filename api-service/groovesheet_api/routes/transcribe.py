@@ -13,11 +13,11 @@ from pathlib import Path
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from groovesheet_api.audio_probe import SUPPORTED, ProbedAudio, probe_audio
 from groovesheet_api.config import ApiSettings
+from groovesheet_api.decoding import Decoder, DecoderCrashed
 from groovesheet_api.deps import QueueDep, SettingsDep, StoreDep, UserDep
 from groovesheet_api.errors import ApiError
 from groovesheet_api.schemas import DOWNLOAD_PATH, STATUS_PATH, JobAccepted, error_responses
@@ -69,9 +69,10 @@ UPLOAD_DOC = {
 async def transcribe(
     request: Request, settings: SettingsDep, store: StoreDep, queue: QueueDep, user: UserDep
 ) -> JSONResponse:
-    staging = _staging_folder()
+    io: anyio.CapacityLimiter = request.app.state.upload_io
+    staging = await anyio.to_thread.run_sync(_staging_folder, limiter=io)
     try:
-        received = await receive_upload(request, staging / "upload", settings.max_upload_bytes)
+        received = await receive_upload(request, staging / "upload", settings.max_upload_bytes, io)
         if received.path is None:
             sent_as = (
                 f" (it was sent as '{received.misplaced_file_field}')"
@@ -93,14 +94,14 @@ async def transcribe(
             options=options,
         )
         with job_context(job.job_id):
-            await run_in_threadpool(store.create, job, received.path)
+            await anyio.to_thread.run_sync(store.create, job, received.path, limiter=io)
             logger.info(
                 "job stored",
                 extra={"format": probed.format.name, "duration_seconds": round(probed.duration_seconds, 1)},
             )
-            await _publish_or_withdraw(job, store, queue)
+            await _publish_or_withdraw(job, store, queue, io)
     finally:
-        await run_in_threadpool(shutil.rmtree, staging, True)
+        await anyio.to_thread.run_sync(shutil.rmtree, staging, True, limiter=io)
     accepted = JobAccepted(
         job_id=job.job_id,
         status=job.status,
@@ -136,19 +137,28 @@ def _options(received: ReceivedUpload) -> JobOptions:
 
 
 async def _probe(request: Request, path: Path, settings: ApiSettings) -> ProbedAudio:
-    """Decode the upload in a worker thread, a bounded number at once (never on the event loop)."""
-    limiter: anyio.CapacityLimiter = request.app.state.decode_limiter
-    return await anyio.to_thread.run_sync(
-        probe_audio, path, settings.max_duration_seconds, settings.min_duration_seconds, limiter=limiter
-    )
-
-
-async def _publish_or_withdraw(job: Job, store: JobStore, queue: JobQueue) -> None:
+    """Decode the upload off the event loop, a bounded number at once (groovesheet_api.decoding)."""
+    decoder: Decoder = request.app.state.decoder
     try:
-        await run_in_threadpool(queue.publish, job.job_id, store.location)
+        return await decoder.run(
+            probe_audio, path, settings.max_duration_seconds, settings.min_duration_seconds
+        )
+    except DecoderCrashed:
+        logger.error("the decoder crashed on this upload")
+        raise ApiError(
+            422,
+            "undecodable_audio",
+            f"The file could not be decoded: it is damaged. Export the song again as {SUPPORTED} "
+            "and upload it again.",
+        ) from None
+
+
+async def _publish_or_withdraw(job: Job, store: JobStore, queue: JobQueue, io: anyio.CapacityLimiter) -> None:
+    try:
+        await anyio.to_thread.run_sync(queue.publish, job.job_id, store.location, limiter=io)
     except QueueError as exc:
         logger.error("could not queue the job; withdrawing it: %s", exc.message)
-        await run_in_threadpool(_withdraw, job, store)
+        await anyio.to_thread.run_sync(_withdraw, job, store, limiter=io)
         raise ApiError(
             503,
             "queue_unavailable",
