@@ -16,10 +16,13 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export ANNOTEATOR_MODEL_PATH ?= $(CURDIR)/$(MODELS_DIR)/annoteator/complete_network.h5
 export DEMUCS_MODEL_DIR ?= $(CURDIR)/$(MODELS_DIR)/demucs/htdemucs
 
+# The API's HTTP protocol with header size and timeout limits (api-service/groovesheet_api/server.py).
+API_FLAGS := --http groovesheet_api.server:HardenedHttpProtocol --no-server-header --no-access-log
+
 REQUIREMENTS := shared/requirements.txt api-service/requirements.txt \
 	worker-service/requirements.txt requirements-dev.txt
 
-.PHONY: setup models run api worker test lint transcribe bench eval system-deps clean
+.PHONY: setup models run api worker test lint loadtest transcribe bench eval system-deps clean
 
 # One virtualenv with both services and the test tools; reinstalled only when requirements change.
 setup: $(STAMP)
@@ -39,11 +42,11 @@ run: setup models
 	@echo "Groovesheet: open http://localhost:$(PORT)/ (API docs at /docs; worker health on :$(WORKER_PORT)). Ctrl-C stops both."
 	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	PORT=$(WORKER_PORT) $(PY) -m groovesheet_worker.main & \
-	PORT=$(PORT) $(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log & \
+	PORT=$(PORT) $(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) $(API_FLAGS) & \
 	wait -n
 
 api: setup
-	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) --no-access-log
+	$(PY) -m uvicorn groovesheet_api.main:app --host 0.0.0.0 --port $(PORT) $(API_FLAGS)
 
 worker: setup models
 	PORT=$(WORKER_PORT) $(PY) -m groovesheet_worker.main
@@ -54,6 +57,7 @@ lint: setup
 
 test: setup models system-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Programs the tests drive for real: ffmpeg, MuseScore 3, Chromium, shellcheck (Debian packages).
@@ -70,6 +74,10 @@ bench: setup models
 
 eval: setup models
 	$(PY) bench/eval_mdb.py --data ../shared/eval/mdb-dev --out eval-out
+
+# Status polling under concurrent uploads (200 pollers, 20 uploads of a 5-minute MP3), about 80 s.
+loadtest: setup
+	$(PY) bench/bench_api_load.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
