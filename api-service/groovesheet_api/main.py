@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -79,10 +80,14 @@ def __getattr__(name: str) -> FastAPI:
     # `uvicorn groovesheet_api.main:app` builds the app on first use, so importing this module
     # (tests, tools) does not read the environment or touch storage.
     if name == "app":
-        application = create_app()
-        if application.state.settings.log_format == "json":
+        # Logging first, from the environment, so even settings that stop the start-up (a short
+        # JWT_SECRET) are reported as JSON; create_app configures it again from the settings.
+        log_format = os.environ.get("LOG_FORMAT", "json").lower()
+        configure_logging("groovesheet-api", os.environ.get("LOG_LEVEL", "INFO"), log_format)
+        if log_format == "json":
             # Decoder warnings written to stderr from C become JSON log lines too.
             capture_native_stderr()
+        application = create_app()
         globals()["app"] = application
         return application
     raise AttributeError(name)

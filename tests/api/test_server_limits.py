@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +25,7 @@ from tests.api.live_server import (
     wait_closed,
 )
 from tests.audio_samples import song_bytes
-from tests.integration.stack import ROOT
+from tests.integration.stack import ROOT, service_env
 
 UPLOAD = "/api/v1/transcribe"
 MULTIPART = ("Content-Type", "multipart/form-data; boundary=gsb0und")
@@ -220,3 +223,18 @@ def test_the_image_starts_uvicorn_with_the_same_flags():
     cmd = (ROOT / "api-service" / "Dockerfile").read_text().split("\nCMD ", 1)[1]
     assert "uvicorn groovesheet_api.main:app" in cmd
     assert " ".join(UVICORN_FLAGS) in cmd
+
+
+def test_settings_that_stop_the_start_are_reported_as_json(tmp_path: Path):
+    env = service_env(tmp_path / "jobs", AUTH_MODE="hs256", JWT_SECRET="x", LOG_FORMAT="json")
+    done = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "groovesheet_api.main:app", "--port", "0", *UVICORN_FLAGS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    lines = [json.loads(line) for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert any("at least 32" in line.get("exception", "") for line in lines)
