@@ -19,6 +19,14 @@ logger = logging.getLogger(__name__)
 MIN_JWT_SECRET_BYTES = 32
 
 
+def _usable_cpus() -> int:
+    """Cores this process may run on (a container's CPU set), not the host's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 2
+
+
 class AuthMode(StrEnum):
     NONE = "none"  # local default: every job belongs to "anonymous"
     HS256 = "hs256"  # tokens signed with a shared secret (JWT_SECRET)
@@ -46,7 +54,7 @@ class ApiSettings(CommonSettings):
     min_duration_seconds: float = Field(default=2.0, ge=0)
     # Uploads decoded at once, each in a low-priority process (groovesheet_api.decoding); more wait
     # their turn. Default: one core fewer than the machine has, so one is always left for the API.
-    upload_decode_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1), ge=1)
+    upload_decode_concurrency: int = Field(default_factory=lambda: max(1, _usable_cpus() - 1), ge=1)
 
     # Slow or oversized requests (see groovesheet_api.limits and groovesheet_api.server).
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
