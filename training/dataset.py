@@ -165,7 +165,7 @@ def build_separated_piece(cfg: BuildConfig, index: int, separator, soundfont: Pa
     drums = augment(render(perf, kits, rng, _class_gains(rng)), rng, allow_mp3=False)
     backing = render_accompaniment(len(drums) / 44_100, perf.bpm, perf.beats_per_bar, rng, soundfont)
     mix = mix_with_drums(np.stack([drums, drums]), backing, float(rng.uniform(-6.0, 6.0)))
-    stem = separate_drums(mix, separator)
+    stem = separate_drums(mix, separator, seed=index)
     save_piece(path, log_spectrogram(stem), perf, {"name": perf.name, "bpm": perf.bpm, "separated": True})
     return path
 

@@ -1,6 +1,7 @@
 """Train HitNet on the built pieces: ``python -m training.train`` (``make train``).
 
-Batches are random 4-second crops of the training pieces (plus the Demucs-separated ones). Targets
+Batches are random 4-second crops of the training pieces; a share of them (``--separated-share``)
+comes from the pieces mixed with accompaniment and separated by Demucs. Targets
 are each stroke's frame set to 1 and its two neighbours to 0.5 (ADTOF's widening); the loss is
 class-weighted binary cross-entropy plus the velocity error on stroke frames. After training, each
 class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
@@ -136,7 +137,7 @@ def train(args: argparse.Namespace) -> dict:
         train_pieces[len(train_pieces) - n_tuning :],
         train_pieces[: len(train_pieces) - n_tuning],
     )
-    train_pieces += load_pieces(args.data / "separated")
+    separated = load_pieces(args.data / "separated")
     validation = load_pieces(args.data / "validation")
     if not train_pieces:
         raise SystemExit(f"no training pieces in {args.data}: run `make train-data` first")
@@ -145,7 +146,8 @@ def train(args: argparse.Namespace) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     bce = nn.BCEWithLogitsLoss(reduction="none")
     start = time.time()
-    print(f"{len(train_pieces)} training pieces, {len(tuning)} tuning, {len(validation)} validation; "
+    print(f"{len(train_pieces)} training pieces (+{len(separated)} separated), {len(tuning)} tuning, "
+          f"{len(validation)} validation; "
           f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)  # fmt: skip
     for step in range(args.steps):
         lr = (
@@ -156,7 +158,8 @@ def train(args: argparse.Namespace) -> dict:
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        spec, target, vel = batch(train_pieces, rng, args.batch)
+        source = separated if separated and rng.random() < args.separated_share else train_pieces
+        spec, target, vel = batch(source, rng, args.batch)
         onset, v_out = model(spec)
         loss_onset = (bce(onset, target) * weights).mean()
         mask = (target == 1.0).float()
@@ -180,9 +183,12 @@ def train(args: argparse.Namespace) -> dict:
         "steps": args.steps,
         "batch": args.batch,
         "train_pieces": len(train_pieces),
+        "separated_pieces": len(separated),
+        "separated_share": args.separated_share if separated else 0.0,
         "seed": args.seed,
     }
     sha = save_model(model, thresholds, args.out / "hitnet.pt", {"steps": args.steps, "seed": args.seed})
+    (args.out / "hitnet.pt.sha256").write_text(f"{sha}  hitnet.pt\n")
     metrics["sha256"] = sha
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics
@@ -199,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--velocity-weight", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--separated-share", type=float, default=0.15, help="share of batches from separated pieces"
+    )
     p.add_argument("--checkpoint-every", type=int, default=0, help="also save weights every N steps")
     p.add_argument(
         "--tuning", type=int, default=TUNING_PIECES, help="last N training pieces kept for thresholds"

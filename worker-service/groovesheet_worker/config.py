@@ -6,6 +6,7 @@ import os
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -14,6 +15,10 @@ from groovesheet_shared.settings import CommonSettings
 
 class WorkerSettings(CommonSettings):
     # Models: loaded once per process from local files, never from the network at run time.
+    # Which model hears the hits: "hitnet" (Groovesheet's own, 12 classes + velocity, committed in
+    # groovesheet_worker/hitnet/weights) or "annoteator" (the AnNOTEator reference, 6 classes).
+    hit_model: Literal["hitnet", "annoteator"] = "hitnet"
+    hitnet_model_path: Path = Path(__file__).resolve().parent / "hitnet" / "weights" / "hitnet.pt"
     annoteator_model_path: Path = Path("models/annoteator/complete_network.h5")
     demucs_model: str = "htdemucs"
     demucs_model_dir: Path = Path("models/demucs/htdemucs")

@@ -1,8 +1,8 @@
 """NetHitFinder: the drum track -> hits with instrument, confidence and velocity, by HitNet.
 
-The weights are Groovesheet's own (trained by ``make train``, committed beside this module with a
-model card) and are checked against ``HITNET_SHA256`` before they are loaded; a file that does not
-match is refused, never used.
+The weights are Groovesheet's own (trained by ``make train``, committed in ``weights/`` with a model
+card) and are checked against the sha256 committed beside them (``weights/hitnet.pt.sha256``, written
+by ``make train``) before they are loaded; a file that does not match is refused, never used.
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from .peaks import pick_peaks
 from .spectrogram import SAMPLE_RATE, log_spectrogram
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
-# sha256 of the committed weights (weights/MODEL_CARD.md); `make train` prints the new one.
-HITNET_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+
+
+def expected_sha256(weights: Path = WEIGHTS_PATH) -> str | None:
+    """The sha256 recorded beside a weights file (``<file>.sha256``), or None when there is none."""
+    sidecar = weights.with_name(weights.name + ".sha256")
+    return sidecar.read_text().split()[0] if sidecar.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,13 @@ def _sha256(path: Path) -> str:
 class NetHitFinder:
     """HitNet loaded once per process; ``prepare`` then ``classify`` per song."""
 
-    def __init__(self, model_path: Path = WEIGHTS_PATH, expected_sha256: str | None = HITNET_SHA256) -> None:
+    def __init__(
+        self, model_path: Path = WEIGHTS_PATH, sha256: str | None = None, verify: bool = True
+    ) -> None:
+        """Load ``model_path``; its sha256 must equal ``sha256`` or the one recorded beside it.
+
+        ``verify=False`` is for evaluating training checkpoints, never for serving.
+        """
         import torch
 
         from .network import HitNet
@@ -51,9 +61,17 @@ class NetHitFinder:
                 code="model_unavailable",
                 retryable=False,
             )
-        if expected_sha256 and _sha256(model_path) != expected_sha256:
+        expected = sha256 or expected_sha256(model_path)
+        if verify and expected is None:
             raise TranscriptionError(
-                f"The drum-hit model {model_path} does not match its sha256 ({expected_sha256[:12]}…): "
+                f"The drum-hit model {model_path} has no sha256 beside it ({model_path.name}.sha256): "
+                "refusing to load unverified weights.",
+                code="model_unavailable",
+                retryable=False,
+            )
+        if verify and _sha256(model_path) != expected:
+            raise TranscriptionError(
+                f"The drum-hit model {model_path} does not match its sha256 ({expected[:12]}…): "
                 "it is damaged or not the committed version.",
                 code="model_unavailable",
                 retryable=False,
