@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Debian programs the tests drive for real. Installs only what is missing (CI runs as root).
+# Debian programs the tests (and `make train-data`) drive for real. Installs only what is missing (CI runs as root).
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v mscore3 >/dev/null || need+=(musescore3)
 command -v chromium >/dev/null || need+=(chromium)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+# The training-data engine renders the MIT-licensed General MIDI kits and accompaniment with FluidSynth.
+command -v fluidsynth >/dev/null || need+=(fluidsynth)
+[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: please install: ${need[*]} (sudo apt-get install ${need[*]})" >&2
