@@ -55,6 +55,11 @@ class ApiSettings(CommonSettings):
     # Uploads decoded at once, each in a low-priority process (groovesheet_api.decoding); more wait
     # their turn. Default: one core fewer than the machine has, so one is always left for the API.
     upload_decode_concurrency: int = Field(default_factory=lambda: max(1, _usable_cpus() - 1), ge=1)
+    # Fair use: queued or processing jobs one user may have at once; the next upload gets 429.
+    # 0 turns the limit off (load tests against a local API without a worker).
+    max_active_jobs_per_user: int = Field(default=3, ge=0)
+    # The Retry-After of that 429: about how long a job takes to leave the queue.
+    active_jobs_retry_after_seconds: int = Field(default=60, ge=1)
 
     # Slow or oversized requests (see groovesheet_api.limits and groovesheet_api.server).
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)

@@ -89,6 +89,7 @@ _DESCRIPTIONS = {
     413: "The file or the song is too large",
     415: "Not multipart, or not an audio format we take",
     422: "A field or the audio is not acceptable (see the error code)",
+    429: "Too many of your jobs are queued or running; see Retry-After",
     431: "Request headers too large",
     500: "Unexpected error on our side",
     503: "Storage, queue or sign-in check unavailable; try again",

@@ -45,6 +45,21 @@ class OutputNotFound(GroovesheetError):
     code = "output_not_found"
 
 
+class TooManyActiveJobs(GroovesheetError):
+    """The owner already has the most queued or processing jobs allowed; ``active`` says how many."""
+
+    code = "too_many_active_jobs"
+
+    def __init__(self, active: int, limit: int) -> None:
+        jobs = "job" if active == 1 else "jobs"
+        super().__init__(
+            f"You already have {active} {jobs} queued or running, and at most {limit} may be at once. "
+            "Wait for one to finish (or delete one), then upload again."
+        )
+        self.active = active
+        self.limit = limit
+
+
 class StorageError(GroovesheetError):
     """The store could not be read or written; usually transient."""
 

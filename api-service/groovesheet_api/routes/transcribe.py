@@ -6,9 +6,12 @@ is deleted again (its id was never given to anyone).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -22,7 +25,7 @@ from groovesheet_api.deps import QueueDep, SettingsDep, StoreDep, UserDep
 from groovesheet_api.errors import ApiError
 from groovesheet_api.schemas import DOWNLOAD_PATH, STATUS_PATH, JobAccepted, error_responses
 from groovesheet_api.upload import ReceivedUpload, receive_upload
-from groovesheet_shared.errors import GroovesheetError, QueueError
+from groovesheet_shared.errors import GroovesheetError, QueueError, TooManyActiveJobs
 from groovesheet_shared.jobs import Job, JobOptions, new_job_id
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.options import BPM_MAX, BPM_MIN, TIME_SIGNATURES, TITLE_MAX_CHARS, clean_filename
@@ -64,12 +67,19 @@ UPLOAD_DOC = {
     summary="Upload a song",
     response_model=JobAccepted,
     openapi_extra=UPLOAD_DOC,
-    responses=error_responses(400, 401, 408, 413, 415, 422, 431, 503),
+    responses=error_responses(400, 401, 408, 413, 415, 422, 429, 431, 503),
 )
 async def transcribe(
     request: Request, settings: SettingsDep, store: StoreDep, queue: QueueDep, user: UserDep
 ) -> JSONResponse:
     io: anyio.CapacityLimiter = request.app.state.upload_io
+    # Checked before the upload is received and decoded, and again atomically when the job is stored.
+    limit = settings.max_active_jobs_per_user or None
+    if limit is not None:
+        with _fair_use(settings):
+            active = await anyio.to_thread.run_sync(store.count_active, user, limiter=io)
+            if active >= limit:
+                raise TooManyActiveJobs(active, limit)
     staging = await anyio.to_thread.run_sync(_staging_folder, limiter=io)
     try:
         received = await receive_upload(request, staging / "upload", settings.max_upload_bytes, io)
@@ -93,8 +103,13 @@ async def transcribe(
             owner=user,
             options=options,
         )
-        with job_context(job.job_id):
-            await anyio.to_thread.run_sync(store.create, job, received.path, limiter=io)
+        with job_context(job.job_id), _fair_use(settings):
+            await anyio.to_thread.run_sync(
+                partial(store.create, max_active=limit),
+                job,
+                received.path,
+                limiter=io,
+            )
             logger.info(
                 "job stored",
                 extra={"format": probed.format.name, "duration_seconds": round(probed.duration_seconds, 1)},
@@ -111,6 +126,21 @@ async def transcribe(
     return JSONResponse(
         accepted.model_dump(mode="json"), status_code=202, headers={"Location": accepted.status_url}
     )
+
+
+@contextlib.contextmanager
+def _fair_use(settings: ApiSettings) -> Iterator[None]:
+    """TooManyActiveJobs becomes 429 with Retry-After; the message says how many jobs are running."""
+    try:
+        yield
+    except TooManyActiveJobs as exc:
+        logger.info("upload refused: too many active jobs", extra={"active_jobs": exc.active})
+        raise ApiError(
+            429,
+            exc.code,
+            exc.message,
+            headers={"Retry-After": str(settings.active_jobs_retry_after_seconds)},
+        ) from None
 
 
 def _staging_folder() -> Path:

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from groovesheet_shared.errors import JobUnreadable
+from groovesheet_shared.errors import JobNotFound, JobUnreadable, TooManyActiveJobs
 from groovesheet_shared.jobs import Job
+
+logger = logging.getLogger(__name__)
 
 JobChange = Callable[[Job], Job | None]
 """Takes the current job and returns the new one, or None to leave it unchanged."""
+
+
+class IndexEntry(BaseModel):
+    job_id: str
+    created_at: datetime
+    # True until the job was seen completed, failed or gone; only these are read to count active jobs.
+    active: bool = True
+
+
+class OwnerIndex(BaseModel):
+    """Every job of one owner (``owners/{sha256(owner)}/index.json``): history without listing the store."""
+
+    jobs: list[IndexEntry] = Field(default_factory=list)
+
+
+IndexChange = Callable[[OwnerIndex], OwnerIndex | None]
+"""Takes the current index and returns the new one, or None to leave it unchanged. May run again."""
+HistoryPosition = tuple[datetime, str]
+"""Where a page of history ends: (created_at, job_id) of its last job; the next page starts after it."""
+
+
+def owner_key(owner: str) -> str:
+    """The owner's name in object and file names: any ``sub`` becomes 64 safe hex characters."""
+    return hashlib.sha256(owner.encode()).hexdigest()
 
 
 def parse_stored_job(data: bytes, job_id: str) -> Job:
@@ -38,9 +67,113 @@ class JobStore(ABC):
     def location(self) -> str:
         """Where the jobs live (a folder, or a bucket name for the queue message)."""
 
+    def create(self, job: Job, input_file: Path, *, max_active: int | None = None) -> None:
+        """Store the input, then the metadata, then the owner's index entry.
+
+        Metadata never points at a missing input. With ``max_active``, the index entry is added only
+        while the owner has fewer queued or processing jobs; otherwise TooManyActiveJobs is raised
+        and nothing stays stored. The index is changed atomically, so concurrent uploads of one owner
+        cannot both slip under the limit.
+        """
+        self._create_objects(job, input_file)
+        if job.owner is None:
+            return
+        try:
+            self._change_index(job.owner, lambda index: self._with_entry(index, job, max_active))
+        except BaseException:
+            self._delete_objects(job.job_id)
+            raise
+
+    def _with_entry(self, index: OwnerIndex, job: Job, max_active: int | None) -> OwnerIndex:
+        others = [entry for entry in index.jobs if entry.job_id != job.job_id]
+        finished = self._finished(others)
+        entries = [e.model_copy(update={"active": False}) if e.job_id in finished else e for e in others]
+        if max_active is not None:
+            active = sum(1 for entry in entries if entry.active)
+            if active >= max_active:
+                raise TooManyActiveJobs(active, max_active)
+        entries.append(IndexEntry(job_id=job.job_id, created_at=job.created_at))
+        return OwnerIndex(jobs=entries)
+
+    def _finished(self, entries: list[IndexEntry]) -> set[str]:
+        """Ids of entries still marked active whose job is completed, failed, gone or unreadable."""
+        finished: set[str] = set()
+        for entry in entries:
+            if not entry.active:
+                continue
+            try:
+                if self.get(entry.job_id).status.is_final:
+                    finished.add(entry.job_id)
+            except (JobNotFound, JobUnreadable):
+                finished.add(entry.job_id)
+        return finished
+
+    def count_active(self, owner: str) -> int:
+        """How many of the owner's jobs are queued or processing (reads only the ones not yet seen done)."""
+        index = self._read_index(owner)
+        finished = self._finished(index.jobs)
+        if finished:
+
+            def mark(current: OwnerIndex) -> OwnerIndex:
+                return OwnerIndex(
+                    jobs=[
+                        e.model_copy(update={"active": False}) if e.job_id in finished else e
+                        for e in current.jobs
+                    ]
+                )
+
+            self._change_index(owner, mark)
+        return sum(1 for entry in index.jobs if entry.active and entry.job_id not in finished)
+
+    def list_owned(
+        self, owner: str, limit: int, after: HistoryPosition | None = None
+    ) -> tuple[list[Job], HistoryPosition | None]:
+        """The owner's jobs, newest first, starting after ``after``; and where the next page starts.
+
+        The position is None when there are no more jobs (a last page may also come back empty, when
+        the jobs after it were deleted meanwhile). A job deleted meanwhile is skipped.
+        """
+        entries = sorted(self._read_index(owner).jobs, key=lambda e: (e.created_at, e.job_id), reverse=True)
+        if after is not None:
+            entries = [e for e in entries if (e.created_at, e.job_id) < after]
+        jobs: list[Job] = []
+        for entry in entries:
+            if len(jobs) == limit:
+                last = jobs[-1]
+                return jobs, (last.created_at, last.job_id)
+            try:
+                job = self.get(entry.job_id)
+            except JobNotFound:
+                continue
+            except JobUnreadable as exc:
+                logger.error("history skips an unreadable job: %s", exc.message)
+                continue
+            if job.owner == owner:
+                jobs.append(job)
+        return jobs, None
+
+    def _remove_from_index(self, owner: str, job_id: str) -> None:
+        def remove(index: OwnerIndex) -> OwnerIndex | None:
+            kept = [entry for entry in index.jobs if entry.job_id != job_id]
+            return None if len(kept) == len(index.jobs) else OwnerIndex(jobs=kept)
+
+        self._change_index(owner, remove)
+
     @abstractmethod
-    def create(self, job: Job, input_file: Path) -> None:
-        """Store the input first, then the metadata, so metadata never points at a missing input."""
+    def _create_objects(self, job: Job, input_file: Path) -> None:
+        """Store the input first, then the metadata; neither may already exist."""
+
+    @abstractmethod
+    def _delete_objects(self, job_id: str) -> None:
+        """Remove everything stored under the job (no error if it is not there)."""
+
+    @abstractmethod
+    def _read_index(self, owner: str) -> OwnerIndex:
+        """The owner's index (empty when there is none yet)."""
+
+    @abstractmethod
+    def _change_index(self, owner: str, change: IndexChange) -> OwnerIndex:
+        """Read-modify-write of the owner's index without lost updates; ``change`` may run again."""
 
     @abstractmethod
     def get(self, job_id: str) -> Job:
@@ -66,6 +199,12 @@ class JobStore(ABC):
     def read_output(self, job_id: str, name: str) -> bytes:
         """An output's bytes; raises OutputNotFound."""
 
-    @abstractmethod
     def delete(self, job_id: str) -> None:
-        """Remove everything stored for the job (no error if it is not there)."""
+        """Remove everything stored for the job, then its index entry (no error if it is not there)."""
+        try:
+            owner = self.get(job_id).owner
+        except (JobNotFound, JobUnreadable):
+            owner = None  # an unreadable record's entry is dropped by the next count as "gone"
+        self._delete_objects(job_id)
+        if owner is not None:
+            self._remove_from_index(owner, job_id)

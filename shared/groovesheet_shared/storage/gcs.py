@@ -1,9 +1,11 @@
 """JobStore on a Google Cloud Storage bucket (production; fake-gcs-server in tests).
 
 Objects: ``jobs/{job_id}/input.<ext>``, ``metadata.json``, ``output.musicxml``, ``output.mid``,
-``events.json``. GCS writes are atomic per object, so readers never see a partial object.
-``metadata.json`` is changed only with a generation precondition: a writer that read an older
-generation gets 412 and starts again from the newer state, so no update is lost.
+``events.json``; ``owners/{sha256(owner)}/index.json`` lists each owner's jobs (history and the
+active-job limit without listing the bucket). GCS writes are atomic per object, so readers never see
+a partial object. ``metadata.json`` and the index are changed only with a generation precondition: a
+writer that read an older generation gets 412 and starts again from the newer state, so no update is
+lost.
 
 When ``STORAGE_EMULATOR_HOST`` is set the client library talks to the emulator and uses anonymous
 credentials by itself.
@@ -28,7 +30,14 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, parse_job_id
 from groovesheet_shared.outputs import MEDIA_TYPE_BY_FILE
-from groovesheet_shared.storage.base import JobChange, JobStore, parse_stored_job
+from groovesheet_shared.storage.base import (
+    IndexChange,
+    JobChange,
+    JobStore,
+    OwnerIndex,
+    owner_key,
+    parse_stored_job,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +100,7 @@ class GcsJobStore(JobStore):
             raise StorageError(f"Could not {action} in bucket {self._bucket.name}: {_describe(exc)}") from exc
 
     # --- JobStore
-    def create(self, job: Job, input_file: Path) -> None:
+    def _create_objects(self, job: Job, input_file: Path) -> None:
         input_name = _safe_name(job.input_name)
         input_blob = self._blob(job.job_id, input_name, job.content_type)
         with self._errors(f"store the input of job {job.job_id}"):
@@ -196,7 +205,49 @@ class GcsJobStore(JobStore):
         self._require_job(job_id)  # JobNotFound when the whole job is gone
         raise OutputNotFound(f"Job {job_id} has no {name}")
 
-    def delete(self, job_id: str) -> None:
+    # --- the owner index
+    def _index_blob(self, owner: str) -> storage.Blob:
+        blob = self._bucket.blob(f"owners/{owner_key(owner)}/index.json")
+        blob.cache_control = "no-store"
+        return blob
+
+    def _read_index_with_generation(self, owner: str) -> tuple[OwnerIndex, int]:
+        blob = self._index_blob(owner)
+        with self._errors("read the job history"):
+            try:
+                data = blob.download_as_bytes()
+            except gexc.NotFound:
+                return OwnerIndex(), 0  # generation 0: "create only if it still does not exist"
+        if blob.generation is None:
+            raise StorageError(f"GCS did not report the generation of {blob.name}; cannot update it safely")
+        return OwnerIndex.model_validate_json(data), int(blob.generation)
+
+    def _read_index(self, owner: str) -> OwnerIndex:
+        return self._read_index_with_generation(owner)[0]
+
+    def _change_index(self, owner: str, change: IndexChange) -> OwnerIndex:
+        deadline = time.monotonic() + self._update_deadline
+        delay = 0.02
+        conflicts = 0
+        while True:
+            current, generation = self._read_index_with_generation(owner)
+            new = change(current)
+            if new is None:
+                return current
+            with self._errors("update the job history"):
+                try:
+                    self._index_blob(owner).upload_from_string(
+                        new.model_dump_json(), content_type="application/json", if_generation_match=generation
+                    )
+                    return new
+                except gexc.PreconditionFailed:
+                    conflicts += 1
+            if time.monotonic() >= deadline:
+                raise StorageError(f"The job history kept changing under {conflicts} concurrent updates")
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, 1.0)
+
+    def _delete_objects(self, job_id: str) -> None:
         prefix = self._name(job_id, "")
         with self._errors(f"delete job {job_id}"):
             for blob in self._client.list_blobs(self._bucket, prefix=prefix):

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, parse_job_id
-from groovesheet_shared.storage.base import JobChange, JobStore, parse_stored_job
+from groovesheet_shared.storage.base import (
+    IndexChange,
+    JobChange,
+    JobStore,
+    OwnerIndex,
+    owner_key,
+    parse_stored_job,
+)
 
 METADATA = "metadata.json"
 _LOCK = ".lock"
@@ -49,8 +56,10 @@ class LocalJobStore(JobStore):
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.jobs_dir = self.root / "jobs"
+        self.owners_dir = self.root / "owners"
         with self._io("create the jobs folder"):
             self.jobs_dir.mkdir(parents=True, exist_ok=True)
+            self.owners_dir.mkdir(parents=True, exist_ok=True)
 
     @contextlib.contextmanager
     def _io(self, action: str) -> Iterator[None]:
@@ -86,7 +95,7 @@ class LocalJobStore(JobStore):
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def create(self, job: Job, input_file: Path) -> None:
+    def _create_objects(self, job: Job, input_file: Path) -> None:
         directory = self.job_dir(job.job_id)
         with self._io(f"create the folder of job {job.job_id}"):
             try:
@@ -140,8 +149,37 @@ class LocalJobStore(JobStore):
             except FileNotFoundError:
                 raise OutputNotFound(f"Job {job_id} has no {name}") from None
 
-    def delete(self, job_id: str) -> None:
+    def _delete_objects(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    # --- the owner index: owners/{sha256(owner)}.json, changed under owners/{sha256(owner)}.lock
+    def _index_path(self, owner: str) -> Path:
+        return self.owners_dir / f"{owner_key(owner)}.json"
+
+    def _read_index(self, owner: str) -> OwnerIndex:
+        path = self._index_path(owner)
+        with self._io("read the job history"):
+            try:
+                return OwnerIndex.model_validate_json(path.read_bytes())
+            except FileNotFoundError:
+                return OwnerIndex()
+
+    def _change_index(self, owner: str, change: IndexChange) -> OwnerIndex:
+        path = self._index_path(owner)
+        with self._io("update the job history"), open(path.with_suffix(".lock"), "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                try:
+                    current = OwnerIndex.model_validate_json(path.read_bytes())
+                except FileNotFoundError:
+                    current = OwnerIndex()
+                new = change(current)
+                if new is None:
+                    return current
+                atomic_write_bytes(path, new.model_dump_json().encode())
+                return new
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _safe_name(name: str) -> str:
