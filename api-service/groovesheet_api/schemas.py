@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -71,6 +72,49 @@ class JobView(BaseModel):
             downloads={kind: f"{download}?format={kind}" for kind in OUTPUTS} if completed else None,
             preview_url=PREVIEW_PATH.format(job_id=job.job_id) if completed else None,
         )
+
+
+class JobSummary(BaseModel):
+    """One line of the caller's history (GET /api/v1/jobs)."""
+
+    job_id: str
+    title: str = Field(description="The title the uploader typed, else the file name without extension")
+    filename: str
+    status: JobStatus
+    progress: int = Field(ge=0, le=100)
+    stage: str
+    created_at: datetime
+    completed_at: datetime | None
+    result: JobResult | None = Field(description="Set when completed: notes, tempo, time signature ...")
+    error: JobError | None = Field(description="Set when failed")
+    status_url: str
+    downloads: dict[str, str] | None = Field(description="Set when completed: format -> URL")
+
+    @classmethod
+    def of(cls, job: Job) -> JobSummary:
+        completed = job.status is JobStatus.COMPLETED
+        download = DOWNLOAD_PATH.format(job_id=job.job_id)
+        return cls(
+            job_id=job.job_id,
+            title=job.options.title or PurePosixPath(job.filename).stem or job.filename,
+            filename=job.filename,
+            status=job.status,
+            progress=job.progress,
+            stage=job.stage,
+            created_at=job.created_at,
+            completed_at=job.completed_at,
+            result=job.result,
+            error=job.error,
+            status_url=STATUS_PATH.format(job_id=job.job_id),
+            downloads={kind: f"{download}?format={kind}" for kind in OUTPUTS} if completed else None,
+        )
+
+
+class JobList(BaseModel):
+    """A page of the caller's jobs, newest first."""
+
+    jobs: list[JobSummary]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
 class Health(BaseModel):

@@ -50,6 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         FAKE_MUSICXML=str(GROOVE),
         LOG_FORMAT="text",
         PORT="0",
+        # Several tests leave jobs queued (no worker runs in them); the limit has its own tests.
+        MAX_ACTIVE_JOBS_PER_USER="20",
     )
     port = free_port()
     api = start_api(env, port)
@@ -286,3 +288,71 @@ def test_phone_width_has_no_horizontal_scroll(stack, browser, tmp_path):
         phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     finally:
         context.close()
+
+
+def _stored_job(store, title: str, minutes: int, tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    from groovesheet_shared.jobs import Job, JobOptions, new_job_id
+
+    source = tmp_path / f"{new_job_id()}.wav"
+    source.write_bytes(song_bytes("WAV"))
+    job = Job(
+        job_id=new_job_id(),
+        filename=f"{title}.wav",
+        content_type="audio/wav",
+        size_bytes=source.stat().st_size,
+        input_name="input.wav",
+        owner="anonymous",
+        options=JobOptions(title=title),
+        # Far in the future, so these are the newest jobs whatever the other tests stored.
+        created_at=datetime(2100, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes),
+    )
+    store.create(job, source)
+    return job
+
+
+def test_history_lists_jobs_pages_and_downloads_again(stack, page, tmp_path):
+    from groovesheet_shared.jobs import JobResult
+    from groovesheet_shared.storage import LocalJobStore
+
+    store = LocalJobStore(Path(stack["env"]["LOCAL_JOBS_DIR"]))
+    jobs = [_stored_job(store, f"Old song {i}", i, tmp_path) for i in range(10)]
+    newest = _stored_job(store, "Rosanna <b>live</b>", 100, tmp_path)
+    for name, data in (("output.musicxml", GROOVE.read_bytes()), ("output.mid", b"MThd-midi")):
+        (tmp_path / name).write_bytes(data)
+        store.save_output(newest.job_id, name, tmp_path / name)
+    result = JobResult(total_notes=42, bpm=96, duration_seconds=30)
+    store.update(newest.job_id, lambda j: j.started("w").completed(result))
+
+    page.goto(stack["base"])
+    page.wait_for_function("() => window.groovesheet.historyLoads >= 1", timeout=10_000)
+    assert page.is_visible("text=Your transcriptions")
+    items = page.locator("#history-list li")
+    assert items.count() == 10
+    first = items.nth(0)
+    assert first.get_attribute("data-job-id") == newest.job_id
+    # The title is text, never markup.
+    assert "Rosanna <b>live</b>" in first.inner_text()
+    assert page.locator("#history-list b").count() == 0
+    assert "completed" in first.locator(".h-status").inner_text()
+    assert "96 BPM" in first.inner_text() and "42 notes" in first.inner_text()
+    assert items.nth(1).get_attribute("data-job-id") == jobs[9].job_id
+    assert "queued" in items.nth(1).locator(".h-status").inner_text()
+    assert items.nth(1).locator("button").count() == 0  # nothing to download yet
+
+    with page.expect_download() as midi:
+        first.get_by_role("button", name="Download Rosanna <b>live</b> as MIDI", exact=True).click()
+    assert midi.value.suggested_filename.endswith("_transcription.mid")
+    assert Path(midi.value.path()).read_bytes() == b"MThd-midi"
+
+    # Older jobs come a page at a time, after the ones already shown, never twice.
+    newest_first = [newest.job_id] + [job.job_id for job in reversed(jobs)]
+    ids = [items.nth(i).get_attribute("data-job-id") for i in range(items.count())]
+    assert ids == newest_first[:10]
+    assert page.is_visible("#history-more")
+    page.click("#history-more")
+    page.wait_for_function("() => window.groovesheet.historyLoads >= 2", timeout=10_000)
+    ids = [items.nth(i).get_attribute("data-job-id") for i in range(items.count())]
+    assert ids[:11] == newest_first
+    assert len(ids) == len(set(ids))

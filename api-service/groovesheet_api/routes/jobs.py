@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from groovesheet_api.deps import StoreDep, UserDep, load_own_job
 from groovesheet_api.errors import ApiError
 from groovesheet_api.routes import add_get_and_head
-from groovesheet_api.schemas import JobView, error_responses
-from groovesheet_shared.jobs import Job, JobStatus
+from groovesheet_api.schemas import JobList, JobSummary, JobView, error_responses
+from groovesheet_shared.errors import InvalidJobId
+from groovesheet_shared.jobs import Job, JobStatus, parse_job_id
 from groovesheet_shared.options import DEFAULT_FILENAME
 from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS
 
@@ -26,6 +31,64 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 # ?format= values: the output table's kinds.
 DownloadFormat = StrEnum("DownloadFormat", {kind: kind for kind in OUTPUTS})  # type: ignore[misc]
+
+
+HISTORY_PAGE_DEFAULT = 20
+HISTORY_PAGE_MAX = 100
+
+
+def encode_cursor(position: tuple[datetime, str]) -> str:
+    created_at, job_id = position
+    raw = json.dumps({"t": created_at.isoformat(), "j": job_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position in a cursor this API handed out; 422 invalid_cursor for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        created_at = datetime.fromisoformat(data["t"])
+        if created_at.tzinfo is None:
+            raise ValueError("naive time")
+        return created_at, parse_job_id(data["j"])
+    except (binascii.Error, ValueError, TypeError, KeyError, InvalidJobId, UnicodeDecodeError):
+        raise ApiError(
+            422,
+            "invalid_cursor",
+            "The cursor is not one this API handed out. Pass the next_cursor of the previous page as it "
+            "is, or leave cursor out to start from your newest job.",
+        ) from None
+
+
+async def _history(
+    store: StoreDep,
+    user: UserDep,
+    limit: Annotated[
+        int, Query(ge=1, le=HISTORY_PAGE_MAX, description="Jobs per page")
+    ] = HISTORY_PAGE_DEFAULT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of the previous page")
+    ] = None,
+) -> JSONResponse:
+    after = decode_cursor(cursor) if cursor else None
+    jobs, position = await run_in_threadpool(store.list_owned, user, limit, after)
+    page = JobList(
+        jobs=[JobSummary.of(job) for job in jobs],
+        next_cursor=encode_cursor(position) if position else None,
+    )
+    return JSONResponse(page.model_dump(mode="json"), headers=NO_STORE)
+
+
+add_get_and_head(
+    router,
+    "/jobs",
+    _history,
+    summary="Your jobs, newest first",
+    response_model=JobList,
+    response_class=JSONResponse,
+    responses=error_responses(401, 422, 503),
+)
 
 
 async def _status(job_id: str, store: StoreDep, user: UserDep) -> JSONResponse:
