@@ -8,7 +8,10 @@ subset can be rebuilt alone. Part of the training pieces are mixed with generate
 go through the worker's own Demucs separation (``--separated``), so the model hears that sound too.
 
 Kits: FluidR3_GM's seven drum presets and procedurally synthesised kits (seeds below
-SYNTH_TRAIN_SEEDS) for training; the held-out kit (MuldjordKit by default) only for validation, with
+SYNTH_TRAIN_SEEDS) for ``train``; MuldjordKit, the one real recorded kit, for ``real_kit`` pieces
+(alone or mixed with the others: the only real hi-hats, cymbals and toms the model hears). Held out:
+``heldout_synth`` plays GMD's validation split on synthesised kits from seeds no training piece uses;
+``validation`` plays it on MuldjordKit (held out for the recipe without ``real_kit`` pieces), with
 synthesised kits from a disjoint seed range filling classes it lacks (cross-stick, pedal hi-hat).
 """
 
@@ -33,7 +36,7 @@ from .kit import Kit
 from .render import render
 from .sources import fluid_kits, muldjord_kit, soundfont_kit
 
-SPLIT_IDS = {"train": 0, "validation": 1, "separated": 2}
+SPLIT_IDS = {"train": 0, "validation": 1, "separated": 2, "real_kit": 3, "heldout_synth": 4}
 SYNTH_TRAIN_SEEDS = 48
 SYNTH_VALIDATION_SEED0 = 100_000
 EXCERPT_SECONDS = (8.0, 20.0)
@@ -86,6 +89,14 @@ def _training_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]
     return {cls: any_kit() for cls in CLASSES}
 
 
+def _real_kit_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]:
+    """MuldjordKit, a real recorded kit, for every class it has: alone (half the pieces) or mixed."""
+    real = _holdout("muldjord")
+    other = _training_kits(cfg, rng)
+    whole = rng.random() < 0.5
+    return {cls: real if real.has(cls) and (whole or rng.random() < 0.5) else other[cls] for cls in CLASSES}
+
+
 def _validation_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]:
     held = _holdout(cfg.holdout)
     filler = _synth(SYNTH_VALIDATION_SEED0 + int(rng.integers(8)))
@@ -106,14 +117,23 @@ def _pick_excerpt(
     return excerpt(perf, start, seconds)
 
 
+def _heldout_synth_kits(rng: np.random.Generator) -> dict[str, Kit]:
+    """A synthesised kit from seeds no training piece uses: a kit the model has never heard."""
+    kit = _synth(SYNTH_VALIDATION_SEED0 + 1000 + int(rng.integers(1000)))
+    return dict.fromkeys(CLASSES, kit)
+
+
 def performance_for(
     cfg: BuildConfig, split: str, index: int
 ) -> tuple[Performance, dict[str, Kit], np.random.Generator]:
     rng = np.random.default_rng((cfg.seed, SPLIT_IDS[split], index))
-    if split == "validation":
+    if split in ("validation", "heldout_synth"):
         perf = vary(_pick_excerpt(_entries("validation"), rng, (VALIDATION_SECONDS, VALIDATION_SECONDS)), rng)
-        return perf, _validation_kits(cfg, rng), rng
+        kits = _validation_kits(cfg, rng) if split == "validation" else _heldout_synth_kits(rng)
+        return perf, kits, rng
     perf = vary(_pick_excerpt(_entries("train"), rng, EXCERPT_SECONDS), rng)
+    if split == "real_kit":
+        return perf, _real_kit_kits(cfg, rng), rng
     return perf, _training_kits(cfg, rng), rng
 
 
@@ -200,6 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--train", type=int, default=1600, help="training pieces")
     p.add_argument("--validation", type=int, default=120, help="held-out-kit validation pieces")
     p.add_argument("--separated", type=int, default=0, help="training pieces through Demucs")
+    p.add_argument("--real-kit", type=int, default=0, help="training pieces played on MuldjordKit")
+    p.add_argument("--heldout-synth", type=int, default=0, help="validation pieces on never-used synth kits")
     p.add_argument("--demucs-dir", type=Path, default=Path("models/demucs/htdemucs"))
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--kits", default="fluid,synth", help="training kit sources: fluid, synth or both")
@@ -208,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     start = time.time()
     build(cfg, "validation", args.validation, args.workers)
     build(cfg, "train", args.train, args.workers)
+    build(cfg, "real_kit", args.real_kit, args.workers)
+    build(cfg, "heldout_synth", args.heldout_synth, args.workers)
     if args.separated:
         from .accompaniment import load_separator
         from .sources import FLUID_R3

@@ -5,7 +5,8 @@ comes from the pieces mixed with accompaniment and separated by Demucs. Targets
 are each stroke's frame set to 1 and its two neighbours to 0.5 (ADTOF's widening); the loss is
 class-weighted binary cross-entropy plus the velocity error on stroke frames. After training, each
 class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
-the model is scored on the held-out-kit validation pieces. The result is written as
+the model is scored on the held-out-kit pieces (``heldout_synth``: kits no training piece uses) and on
+MuldjordKit playing GMD's validation split. The result is written as
 ``{out}/hitnet.pt`` (weights, config, classes, thresholds) and ``{out}/metrics.json``.
 """
 
@@ -137,8 +138,10 @@ def train(args: argparse.Namespace) -> dict:
         train_pieces[len(train_pieces) - n_tuning :],
         train_pieces[: len(train_pieces) - n_tuning],
     )
+    train_pieces += load_pieces(args.data / "real_kit")
     separated = load_pieces(args.data / "separated")
-    validation = load_pieces(args.data / "validation")
+    validation = load_pieces(args.data / "heldout_synth")
+    muldjord = load_pieces(args.data / "validation")
     if not train_pieces:
         raise SystemExit(f"no training pieces in {args.data}: run `make train-data` first")
     model = HitNet(n_bands(), len(CLASSES), width=args.width)
@@ -178,6 +181,7 @@ def train(args: argparse.Namespace) -> dict:
     metrics = {
         "tuning": evaluate(model, tuning, thresholds) if tuning else {},
         "validation_heldout_kit": evaluate(model, validation, thresholds) if validation else {},
+        "muldjord_gmd_validation": evaluate(model, muldjord, thresholds) if muldjord else {},
         "thresholds": dict(zip(CLASSES, thresholds, strict=True)),
         "train_minutes": round(minutes, 1),
         "steps": args.steps,
