@@ -10,7 +10,7 @@ import pytest
 
 from groovesheet_worker.hitnet.finder import NetHitFinder
 from groovesheet_worker.pipeline.types import INSTRUMENTS
-from training import dataset, train
+from training import dataset, model_card, train
 
 GMD = Path(__file__).resolve().parents[3] / "shared" / "training" / "gmd"
 MULDJORD = Path(__file__).resolve().parents[3] / "shared" / "training" / "kits" / "muldjord"
@@ -26,6 +26,7 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     for i in range(4):
         dataset.build_piece(cfg, "train", i)
     dataset.build_piece(cfg, "validation", 0)
+    dataset.build_piece(cfg, "heldout_synth", 0)
     out = tmp_path / "model"
     metrics = train.train(
         train.build_parser().parse_args(
@@ -35,7 +36,8 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     )  # fmt: skip
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["sha256"] == metrics["sha256"] and len(saved["thresholds"]) == len(INSTRUMENTS)
-    assert set(metrics["validation_heldout_kit"]) >= {"sum_F5", "recall_ghost_snare", "F_open_hihat"}
+    for held_out in ("validation_heldout_kit", "muldjord_gmd_validation"):
+        assert set(metrics[held_out]) >= {"sum_F5", "recall_ghost_snare", "F_open_hihat"}
 
     assert (out / "hitnet.pt.sha256").read_text().split()[0] == metrics["sha256"]
     finder = NetHitFinder(out / "hitnet.pt")
@@ -44,3 +46,8 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     rng = np.random.default_rng(0)
     hits = finder.find_hits(rng.standard_normal(n_frames * 441).astype(np.float32) * 0.1)
     assert all(h.instrument in INSTRUMENTS and 1 <= (h.velocity or 0) <= 127 for h in hits)
+
+    model_card.main(["--weights", str(out)])
+    card = (out / "MODEL_CARD.md").read_text()
+    assert metrics["sha256"] in card and "CC BY 4.0" in card and "MIT" in card
+    assert all(f"| {name} |" in card for name in INSTRUMENTS)
