@@ -339,7 +339,9 @@ def test_history_lists_jobs_pages_and_downloads_again(stack, page, tmp_path):
     assert "96 BPM" in first.inner_text() and "42 notes" in first.inner_text()
     assert items.nth(1).get_attribute("data-job-id") == jobs[9].job_id
     assert "queued" in items.nth(1).locator(".h-status").inner_text()
-    assert items.nth(1).locator("button").count() == 0  # nothing to download yet
+    assert items.nth(1).locator("[data-history-format]").count() == 0  # nothing to download yet
+    assert first.locator("[data-history-format]").count() == 3
+    assert items.nth(1).locator("[data-history-delete]").count() == 1
 
     with page.expect_download() as midi:
         first.get_by_role("button", name="Download Rosanna <b>live</b> as MIDI", exact=True).click()
@@ -356,3 +358,37 @@ def test_history_lists_jobs_pages_and_downloads_again(stack, page, tmp_path):
     ids = [items.nth(i).get_attribute("data-job-id") for i in range(items.count())]
     assert ids[:11] == newest_first
     assert len(ids) == len(set(ids))
+
+
+def test_delete_from_the_history_asks_first_and_removes_everything(stack, page, tmp_path):
+    from groovesheet_shared.storage import LocalJobStore
+
+    jobs_dir = Path(stack["env"]["LOCAL_JOBS_DIR"])
+    store = LocalJobStore(jobs_dir)
+    doomed = _stored_job(store, "Delete me", 200, tmp_path)
+    kept = _stored_job(store, "Keep me", 199, tmp_path)
+
+    page.goto(stack["base"])
+    page.wait_for_function("() => window.groovesheet.historyLoads >= 1", timeout=10_000)
+    row = page.locator(f'#history-list li[data-job-id="{doomed.job_id}"]')
+    questions: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    row.get_by_role("button", name="Delete Delete me").click()
+    page.wait_for_timeout(300)
+    assert questions and "Delete me" in questions[0] and "stopped" in questions[0]
+    assert row.count() == 1  # "Cancel" in the dialog keeps it
+    assert (jobs_dir / "jobs" / doomed.job_id).exists()
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    row.get_by_role("button", name="Delete Delete me").click()
+    page.wait_for_function("() => window.groovesheet.deleted === 1", timeout=10_000)
+    page.wait_for_function("() => window.groovesheet.historyLoads >= 2", timeout=10_000)
+    assert row.count() == 0
+    assert page.locator(f'#history-list li[data-job-id="{kept.job_id}"]').count() == 1
+    assert not (jobs_dir / "jobs" / doomed.job_id).exists()
+    assert page.is_hidden("#history-error")

@@ -43,6 +43,14 @@ class WorkerShutdown(BaseException):
     """Raised into the job in hand when the worker must stop (SIGTERM): give the job back."""
 
 
+class JobCancelled(BaseException):
+    """Raised at the next progress checkpoint when the job was deleted (DELETE /api/v1/jobs/{id}).
+
+    A BaseException, like WorkerShutdown, so no ``except Exception`` in the pipeline can swallow it:
+    the transcription stops there, nothing is written, and the message is acknowledged.
+    """
+
+
 class JobTimedOut(Exception):
     """Raised into the job in hand when it runs longer than JOB_TIMEOUT_SECONDS."""
 
@@ -146,10 +154,8 @@ class JobRunner:
             diagnostics = self._run(job)
         except WorkerShutdown:
             raise
-        except JobNotFound:
-            logger.warning("the job was deleted while it ran; dropping the message")
-            self.queue.ack(message)
-            self.health.finished(ok=False)
+        except (JobNotFound, JobCancelled):
+            self._cancelled(message)
             return
         except JobTimedOut:
             minutes = round(self.settings.job_timeout_seconds / 60)
@@ -226,13 +232,27 @@ class JobRunner:
         def progress(percent: int, stage: str, message: str) -> None:
             if self.stop.is_set():
                 raise WorkerShutdown()
-            self.store.update(job_id, lambda j: j.progressed(percent, stage, message))
+            try:
+                self.store.update(job_id, lambda j: j.progressed(percent, stage, message))
+            except JobNotFound:
+                raise JobCancelled() from None
             self.health.beat(job_id)
             logger.info("progress %d%% %s", percent, stage, extra={"progress": percent, "stage": stage})
 
         return progress
 
     # --- settling
+    def _cancelled(self, message: QueueMessage) -> None:
+        """The job was deleted while it ran: stop, remove anything written meanwhile, acknowledge."""
+        logger.warning("the job was deleted while it ran; stopped without keeping outputs")
+        try:
+            # An output stored in the moment before the delete would be left behind: sweep the job.
+            self.store.delete(message.job_id)
+        except GroovesheetError:
+            logger.exception("could not remove what the deleted job left behind")
+        self.queue.ack(message)
+        self.health.finished(ok=False)
+
     def _fail(self, message: QueueMessage, code: str, text: str) -> None:
         logger.error("job failed: %s", text, extra={"error_code": code})
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -23,9 +24,12 @@ from groovesheet_api.routes import add_get_and_head
 from groovesheet_api.schemas import JobList, JobSummary, JobView, error_responses
 from groovesheet_shared.errors import InvalidJobId
 from groovesheet_shared.jobs import Job, JobStatus, parse_job_id
+from groovesheet_shared.logging import job_context
 from groovesheet_shared.options import DEFAULT_FILENAME
 from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS
+from groovesheet_shared.storage import JobStore
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -117,6 +121,26 @@ _route_with_aliases(
     response_class=JSONResponse,
     responses=error_responses(401, 404, 410, 503),
 )
+
+
+def _delete_own_job(job_id: str, store: JobStore, user: str) -> None:
+    job = load_own_job(job_id, store, user)
+    with job_context(job.job_id):
+        store.delete(job.job_id)
+        logger.info("job deleted", extra={"status": job.status.value})
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    status_code=204,
+    summary="Delete a job: its song, outputs and record",
+    response_class=Response,
+    responses={204: {"description": "Deleted"}, **error_responses(401, 404, 410, 503)},
+)
+async def delete_job(job_id: str, store: StoreDep, user: UserDep) -> Response:
+    """A queued job is never started; a running one stops at its next progress checkpoint."""
+    await run_in_threadpool(_delete_own_job, job_id, store, user)
+    return Response(status_code=204, headers=NO_STORE)
 
 
 def download_name(job: Job, kind: str) -> str:

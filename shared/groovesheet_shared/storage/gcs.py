@@ -250,6 +250,10 @@ class GcsJobStore(JobStore):
     def _delete_objects(self, job_id: str) -> None:
         prefix = self._name(job_id, "")
         with self._errors(f"delete job {job_id}"):
+            # The metadata first: from then on the job is gone for every reader, and a worker's next
+            # conditional update of it fails (JobNotFound) instead of writing it back.
+            with contextlib.suppress(gexc.NotFound):
+                self._metadata_blob(job_id).delete()
             for blob in self._client.list_blobs(self._bucket, prefix=prefix):
                 with contextlib.suppress(gexc.NotFound):  # a concurrent delete got there first
                     blob.delete()

@@ -7,6 +7,7 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,13 +119,23 @@ class LocalJobStore(JobStore):
 
     def update(self, job_id: str, change: JobChange) -> Job:
         directory = self._existing_job_dir(job_id)
-        with self._io(f"update job {job_id}"), self._locked(directory):
+        with self._deleted_meanwhile(job_id), self._io(f"update job {job_id}"), self._locked(directory):
             current = parse_stored_job((directory / METADATA).read_bytes(), job_id)
             new = change(current)
             if new is None:
                 return current
             atomic_write_bytes(directory / METADATA, new.to_json().encode())
             return new
+
+    @contextlib.contextmanager
+    def _deleted_meanwhile(self, job_id: str) -> Iterator[None]:
+        """A job folder that vanished under a write was deleted: that is JobNotFound, not a disk problem."""
+        try:
+            yield
+        except StorageError as exc:
+            if isinstance(exc.__cause__, FileNotFoundError) and not self.job_dir(job_id).exists():
+                raise JobNotFound(f"Job {job_id} was deleted while it was being written") from None
+            raise
 
     def fetch_input(self, job_id: str, destination: Path) -> Path:
         job = self.get(job_id)
@@ -138,7 +149,7 @@ class LocalJobStore(JobStore):
 
     def save_output(self, job_id: str, name: str, source: Path) -> None:
         directory = self._existing_job_dir(job_id)
-        with self._io(f"store {name} of job {job_id}"):
+        with self._deleted_meanwhile(job_id), self._io(f"store {name} of job {job_id}"):
             atomic_copy(Path(source), directory / _safe_name(name))
 
     def read_output(self, job_id: str, name: str) -> bytes:
@@ -150,7 +161,20 @@ class LocalJobStore(JobStore):
                 raise OutputNotFound(f"Job {job_id} has no {name}") from None
 
     def _delete_objects(self, job_id: str) -> None:
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        """Under the job's lock, rename the folder away in one step, then remove it.
+
+        A writer holding the lock finishes first; one that comes later finds no folder (JobNotFound),
+        so a deleted job is never brought back by a late write.
+        """
+        directory = self.job_dir(job_id)
+        tombstone = self.jobs_dir / f".deleted-{directory.name}-{os.getpid()}-{time.monotonic_ns()}"
+        with self._io(f"delete job {job_id}"):
+            try:
+                with self._locked(directory):
+                    os.rename(directory, tombstone)
+            except FileNotFoundError:
+                return  # already gone
+        shutil.rmtree(tombstone, ignore_errors=True)
 
     # --- the owner index: owners/{sha256(owner)}.json, changed under owners/{sha256(owner)}.lock
     def _index_path(self, owner: str) -> Path:
