@@ -23,7 +23,7 @@ from groovesheet_api.errors import ApiError
 logger = logging.getLogger(__name__)
 
 FILE_FIELD = "file"
-OPTION_FIELDS = ("title", "bpm", "time_signature", "drums_only")
+OPTION_FIELDS = ("title", "bpm", "time_signature", "drums_only", "callback_url")
 MAX_FIELD_BYTES = 4096
 # RFC 2046 5.1.1: a boundary is 1 to 70 characters.
 MAX_BOUNDARY_CHARS = 70

@@ -107,6 +107,8 @@ class Job(BaseModel):
     worker: str | None = None
     result: JobResult | None = None
     error: JobError | None = None
+    # Where the worker POSTs the final status (groovesheet_shared.webhooks); checked at upload.
+    callback_url: str | None = None
 
     @field_validator("job_id")
     @classmethod

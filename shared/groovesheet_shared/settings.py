@@ -28,6 +28,10 @@ class CommonSettings(BaseSettings):
     pubsub_lease_extension_seconds: int = Field(default=60, ge=10, le=600)
     max_lease_seconds: int = Field(default=3600, gt=0)
 
+    # Webhooks: http:// and private, loopback or link-local callback URLs are refused (at upload by the
+    # API, at delivery by the worker) unless this is true, for local development only.
+    webhook_allow_private: bool = False
+
     log_level: str = "INFO"
     log_format: str = Field(default="json", description="json (Cloud Logging) or text")
 

@@ -43,6 +43,13 @@ class WorkerSettings(CommonSettings):
     job_timeout_seconds: float = Field(default=3300, gt=0)
     work_dir: Path | None = None
 
+    # Webhooks (groovesheet_worker.webhooks): the HMAC-SHA256 key of X-Groovesheet-Signature; without
+    # it no webhook is sent (and that is logged). Up to WEBHOOK_MAX_ATTEMPTS tries, the n-th retry
+    # WEBHOOK_FIRST_RETRY_SECONDS * 3**(n-1) after the one before: 15, 45, 135, 405 s (10 minutes).
+    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_first_retry_seconds: float = Field(default=15.0, gt=0)
+
 
 @lru_cache
 def get_settings() -> WorkerSettings:

@@ -26,6 +26,7 @@ from groovesheet_shared.storage import JobStore
 from groovesheet_worker.config import WorkerSettings
 from groovesheet_worker.health import WorkerHealth
 from groovesheet_worker.transcription import Pipeline, ProgressCallback
+from groovesheet_worker.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,14 @@ class JobRunner:
         pipeline: Pipeline,
         settings: WorkerSettings,
         health: WorkerHealth | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.store = store
         self.queue = queue
         self.pipeline = pipeline
         self.settings = settings
         self.health = health or WorkerHealth()
+        self.webhooks = webhooks or WebhookSender(settings)
         self.stop = threading.Event()
 
     # --- the loop
@@ -187,6 +190,16 @@ class JobRunner:
         self.queue.ack(message)
         self.health.finished(ok=True)
         logger.info("job completed", extra={"seconds": round(time.monotonic() - started, 1), **diagnostics})
+        self._notify(message.job_id)
+
+    def _notify(self, job_id: str) -> None:
+        """Hand the settled job to the webhook sender (its own thread); nothing here fails the job."""
+        try:
+            job = self.store.get(job_id)
+        except GroovesheetError as exc:
+            logger.warning("no webhook: the settled job could not be read (%s)", exc.message)
+            return
+        self.webhooks.job_settled(job)
 
     def _from_another_store(self, message: QueueMessage) -> bool:
         """True (and the message settled) when the job was stored where this worker does not look."""
@@ -264,6 +277,7 @@ class JobRunner:
             return
         self.queue.ack(message)
         self.health.finished(ok=False)
+        self._notify(message.job_id)
 
     def _retry_later(self, message: QueueMessage, exc: GroovesheetError) -> None:
         attempt = message.delivery_attempt

@@ -31,6 +31,7 @@ from groovesheet_shared.logging import job_context
 from groovesheet_shared.options import BPM_MAX, BPM_MIN, TIME_SIGNATURES, TITLE_MAX_CHARS, clean_filename
 from groovesheet_shared.queue import JobQueue
 from groovesheet_shared.storage import JobStore
+from groovesheet_shared.webhooks import CALLBACK_URL_MAX_CHARS, CallbackUrlRefused, resolve_callback
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["transcription"])
@@ -53,6 +54,13 @@ UPLOAD_DOC = {
                         "bpm": {"type": "number", "minimum": BPM_MIN, "maximum": BPM_MAX},
                         "time_signature": {"type": "string", "enum": list(TIME_SIGNATURES)},
                         "drums_only": {"type": "boolean", "description": "Skip drum separation"},
+                        "callback_url": {
+                            "type": "string",
+                            "format": "uri",
+                            "maxLength": CALLBACK_URL_MAX_CHARS,
+                            "description": "https URL on a public address; the final status is POSTed "
+                            "there, signed (X-Groovesheet-Signature)",
+                        },
                     },
                 }
             }
@@ -93,6 +101,7 @@ async def transcribe(
                 422, "missing_file", f"Attach the song in the form field 'file'{sent_as}: {SUPPORTED}."
             )
         options = _options(received)
+        callback_url = await _callback_url(received.fields.get("callback_url"), settings, io)
         probed = await _probe(request, received.path, settings)
         job = Job(
             job_id=new_job_id(),
@@ -102,6 +111,7 @@ async def transcribe(
             input_name=f"input{probed.format.extension}",
             owner=user,
             options=options,
+            callback_url=callback_url,
         )
         with job_context(job.job_id), _fair_use(settings):
             await anyio.to_thread.run_sync(
@@ -164,6 +174,21 @@ def _options(received: ReceivedUpload) -> JobOptions:
         drums_only=fields.get("drums_only"),
         filename=received.filename,
     )
+
+
+async def _callback_url(value: str | None, settings: ApiSettings, io: anyio.CapacityLimiter) -> str | None:
+    """A callback URL that is https and resolves to public addresses only, or 422 invalid_callback_url."""
+    if not value:
+        return None
+    try:
+        await anyio.to_thread.run_sync(
+            partial(resolve_callback, value, allow_private=settings.webhook_allow_private), limiter=io
+        )
+    except CallbackUrlRefused as exc:
+        raise ApiError(
+            422, exc.code, f"{exc.message} Send an https URL on a public server, or leave callback_url out."
+        ) from None
+    return value
 
 
 async def _probe(request: Request, path: Path, settings: ApiSettings) -> ProbedAudio:
