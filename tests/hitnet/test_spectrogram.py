@@ -28,3 +28,15 @@ def test_long_audio_is_transformed_in_blocks_without_seams(monkeypatch) -> None:
     whole = spec.log_spectrogram(audio)
     monkeypatch.setattr(spec, "BLOCK_FRAMES", 37)
     np.testing.assert_allclose(spec.log_spectrogram(audio), whole, rtol=1e-5, atol=1e-5)
+
+
+def test_level_normalisation_brings_any_track_to_the_training_loudness() -> None:
+    rng = np.random.default_rng(1)
+    t = np.arange(spec.SAMPLE_RATE * 2) / spec.SAMPLE_RATE
+    clicks = (rng.standard_normal(len(t)) * np.exp(-(t % 0.25) / 0.02)).astype(np.float32)
+    for gain_db in (-40.0, -10.0, 0.0):
+        scaled = clicks * 10 ** (gain_db / 20)
+        assert abs(spec.active_rms_dbfs(spec.normalise_level(scaled)) - spec.TARGET_ACTIVE_RMS_DBFS) < 0.01
+    silence = np.zeros(1000, dtype=np.float32)
+    assert spec.active_rms_dbfs(silence) == float("-inf")
+    np.testing.assert_array_equal(spec.normalise_level(silence), silence)

@@ -20,6 +20,13 @@ FMAX_HZ = 17_000.0
 BANDS_PER_OCTAVE = 12
 # Frames per STFT block: long songs are transformed in pieces so memory stays flat.
 BLOCK_FRAMES = 6_000
+# log(1 + x) is not level-invariant, so audio is brought to the loudness the training pieces have:
+# the median "active RMS" (RMS over the 100 ms blocks within 40 dB of the loudest) of the rendered
+# training set is -32.5 dBFS (p10 -41.7, p90 -25.0; `python -m training.levels`). Real recordings are
+# often much louder (MDB Drums: -16 to -19 dBFS), outside what the network ever heard.
+TARGET_ACTIVE_RMS_DBFS = -32.5
+LEVEL_BLOCK = 4_410
+LEVEL_FLOOR_DB = -40.0
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +53,29 @@ def n_bands() -> int:
 
 def n_frames(n_samples: int) -> int:
     return 1 + n_samples // HOP
+
+
+def active_rms_dbfs(mono: np.ndarray) -> float:
+    """RMS in dBFS over the 100 ms blocks within LEVEL_FLOOR_DB of the loudest block (-inf if silent)."""
+    audio = np.asarray(mono, dtype=np.float64)
+    n = len(audio) // LEVEL_BLOCK * LEVEL_BLOCK
+    if n == 0:
+        audio, n = np.pad(audio, (0, LEVEL_BLOCK - len(audio))), LEVEL_BLOCK
+    energy = (audio[:n].reshape(-1, LEVEL_BLOCK) ** 2).mean(axis=1)
+    if energy.max() <= 0:
+        return float("-inf")
+    active = energy[energy >= energy.max() * 10 ** (LEVEL_FLOOR_DB / 10)]
+    return float(10 * np.log10(active.mean()))
+
+
+def normalise_level(mono: np.ndarray) -> np.ndarray:
+    """``mono`` scaled to TARGET_ACTIVE_RMS_DBFS (silence is returned as it is)."""
+    level = active_rms_dbfs(mono)
+    if not np.isfinite(level):
+        return np.asarray(mono, dtype=np.float32)
+    return (np.asarray(mono, dtype=np.float32) * 10 ** ((TARGET_ACTIVE_RMS_DBFS - level) / 20)).astype(
+        np.float32
+    )
 
 
 def log_spectrogram(mono: np.ndarray) -> np.ndarray:
