@@ -5,7 +5,8 @@
 #
 # - APIs: Cloud Run, Pub/Sub, Cloud Storage, Artifact Registry, Secret Manager, IAM, Logging, Monitoring
 # - Artifact Registry docker repository $AR_REPOSITORY (groovesheet)
-# - bucket gs://$BUCKET (groovesheet-jobs), objects deleted after $BUCKET_LIFECYCLE_DAYS (30) days
+# - bucket gs://$BUCKET (groovesheet-jobs), objects deleted after $BUCKET_LIFECYCLE_DAYS (30) days, uploaded
+#   songs (jobs/*/input.*) after $INPUT_RETENTION_DAYS (7) days + 1 (a job finishes within the hour of its upload)
 # - topic $TOPIC (groovesheet-worker-tasks), subscription $SUBSCRIPTION (groovesheet-worker-tasks-sub):
 #   ack deadline 600 s, retention 7 days, dead-letter topic $DLQ_TOPIC after 5 delivery attempts
 #   (with subscription $DLQ_SUBSCRIPTION so dead letters are kept for inspection)
@@ -31,7 +32,14 @@ if ! exists gcloud storage buckets describe "gs://$BUCKET" --project="$PROJECT_I
 fi
 lifecycle="$(mktemp)"
 trap 'rm -f "$lifecycle"' EXIT
-printf '{"rule": [{"action": {"type": "Delete"}, "condition": {"age": %d}}]}\n' "$BUCKET_LIFECYCLE_DAYS" >"$lifecycle"
+[[ $BUCKET_LIFECYCLE_DAYS =~ ^[0-9]+$ && $INPUT_RETENTION_DAYS =~ ^[0-9]+$ ]] ||
+  die "BUCKET_LIFECYCLE_DAYS and INPUT_RETENTION_DAYS must be whole numbers of days"
+((INPUT_RETENTION_DAYS < BUCKET_LIFECYCLE_DAYS)) ||
+  die "INPUT_RETENTION_DAYS ($INPUT_RETENTION_DAYS) must be below BUCKET_LIFECYCLE_DAYS ($BUCKET_LIFECYCLE_DAYS): outputs are kept longer than songs"
+# Age counts from the upload; the job finished within the hour, so +1 keeps every song at least
+# INPUT_RETENTION_DAYS after its job finished.
+printf '{"rule": [{"action": {"type": "Delete"}, "condition": {"age": %d}}, {"action": {"type": "Delete"}, "condition": {"age": %d, "matchesPrefix": ["jobs/"], "matchesSuffix": ["/input.mp3", "/input.wav", "/input.flac", "/input.ogg"]}}]}\n' \
+  "$BUCKET_LIFECYCLE_DAYS" "$((INPUT_RETENTION_DAYS + 1))" >"$lifecycle"
 dry && echo "# $lifecycle: $(cat "$lifecycle")" >&3
 run gcloud storage buckets update "gs://$BUCKET" --project="$PROJECT_ID" --lifecycle-file="$lifecycle"
 

@@ -198,7 +198,19 @@ def test_setup_infra_creates_everything(run_script) -> None:
     assert flag(bucket, "--uniform-bucket-level-access") == ""
     update = r.one("gcloud", "storage", "buckets", "update", "gs://groovesheet-jobs")
     assert flag(update, "--lifecycle-file")
-    assert json.loads(r.files) == {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 30}}]}
+    assert json.loads(r.files) == {
+        "rule": [
+            {"action": {"type": "Delete"}, "condition": {"age": 30}},
+            {
+                "action": {"type": "Delete"},
+                "condition": {
+                    "age": 8,  # INPUT_RETENTION_DAYS (7) after the job finished, within the hour of upload
+                    "matchesPrefix": ["jobs/"],
+                    "matchesSuffix": ["/input.mp3", "/input.wav", "/input.flac", "/input.ogg"],
+                },
+            },
+        ]
+    }
 
     created_topics = [call[4] for call in r.find("gcloud", "pubsub", "topics", "create")]
     assert created_topics == ["groovesheet-worker-tasks", "groovesheet-worker-tasks-dead-letter"]
@@ -250,6 +262,7 @@ def test_setup_infra_names_are_overridable(run_script) -> None:
         SUBSCRIPTION="s",
         DLQ_TOPIC="dead",
         BUCKET_LIFECYCLE_DAYS="7",
+        INPUT_RETENTION_DAYS="3",
         MAX_DELIVERY_ATTEMPTS="10",
         PROJECT_NUMBER="42",
     )
@@ -257,6 +270,8 @@ def test_setup_infra_names_are_overridable(run_script) -> None:
     bucket = r.one("gcloud", "storage", "buckets", "create", "gs://other-bucket")
     assert flag(bucket, "--location") == "europe-west1" and flag(bucket, "--project") == "other-proj"
     assert '"age": 7' in r.files
+    ages = [rule["condition"]["age"] for rule in json.loads(r.files)["rule"]]
+    assert ages == [7, 4]  # INPUT_RETENTION_DAYS 3, plus the day a job may take
     sub = r.one("gcloud", "pubsub", "subscriptions", "create", "s")
     assert flag(sub, "--topic") == "t" and flag(sub, "--dead-letter-topic") == "dead"
     assert flag(sub, "--max-delivery-attempts") == "10"
@@ -264,6 +279,20 @@ def test_setup_infra_names_are_overridable(run_script) -> None:
     assert "serviceAccount:service-42@gcp-sa-pubsub.iam.gserviceaccount.com" in {
         flag(call, "--member") for call in r.calls
     }
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"INPUT_RETENTION_DAYS": "30"}, "must be below BUCKET_LIFECYCLE_DAYS"),
+        ({"INPUT_RETENTION_DAYS": "a week"}, "whole numbers"),
+    ],
+)
+def test_setup_infra_refuses_an_input_retention_outliving_the_outputs(run_script, env, says) -> None:
+    r = run_script("setup-infra.sh", **PROJECT, **env)
+    assert r.returncode != 0
+    assert says in r.stderr
+    assert not r.find("gcloud", "storage", "buckets", "update")
 
 
 def test_deploy_worker_has_the_seeds_critical_settings(run_script) -> None:

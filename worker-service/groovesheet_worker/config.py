@@ -42,6 +42,9 @@ class WorkerSettings(CommonSettings):
     # (below Cloud Run's 3600 s request timeout and the Pub/Sub maximum lease).
     job_timeout_seconds: float = Field(default=3300, gt=0)
     work_dir: Path | None = None
+    # The uploaded song of a finished job is removed this many days after it finished (outputs stay).
+    # Locally the worker does it, hourly; on GCS the bucket's lifecycle rule (setup-infra.sh).
+    input_retention_days: float = Field(default=7, gt=0)
 
     # Webhooks (groovesheet_worker.webhooks): the HMAC-SHA256 key of X-Groovesheet-Signature; without
     # it no webhook is sent (and that is logged). Up to WEBHOOK_MAX_ATTEMPTS tries, the n-th retry

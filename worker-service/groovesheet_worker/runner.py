@@ -16,10 +16,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from groovesheet_shared.errors import GroovesheetError, JobNotFound, JobUnreadable, TranscriptionError
-from groovesheet_shared.jobs import Job, JobStatus
+from groovesheet_shared.jobs import Job, JobStatus, utc_now
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.queue import JobQueue, QueueMessage
 from groovesheet_shared.storage import JobStore
@@ -38,6 +39,10 @@ WRONG_BUCKET = (
     "The transcription service is set up wrongly: your song was stored where the worker does not "
     "look. We have logged it; please try again later."
 )
+
+
+# How often the worker removes expired inputs (INPUT_RETENTION_DAYS) from a local store.
+INPUT_SWEEP_SECONDS = 3600.0
 
 
 class WorkerShutdown(BaseException):
@@ -99,10 +104,14 @@ class JobRunner:
             "worker ready", extra={"worker_id": self.settings.worker_id, "store": self.store.location}
         )
         last_sweep: float | None = None
+        last_input_sweep: float | None = None
         while not self.stop.is_set():
             if last_sweep is None or time.monotonic() - last_sweep >= self.settings.queue_sweep_seconds:
                 self.sweep_queue()
                 last_sweep = time.monotonic()
+            if last_input_sweep is None or time.monotonic() - last_input_sweep >= INPUT_SWEEP_SECONDS:
+                self.sweep_inputs()
+                last_input_sweep = time.monotonic()
             self.health.beat()
             message = self.queue.claim(timeout=self.settings.poll_seconds)
             if message is not None:
@@ -118,6 +127,18 @@ class JobRunner:
             return 0
         if count:
             logger.warning("put back jobs left by a worker that died", extra={"count": count})
+        return count
+
+    def sweep_inputs(self) -> int:
+        """Remove the songs of jobs finished more than INPUT_RETENTION_DAYS ago; failures are logged."""
+        before = utc_now() - timedelta(days=self.settings.input_retention_days)
+        try:
+            count = self.store.remove_expired_inputs(before)
+        except (GroovesheetError, OSError):
+            logger.exception("removing expired inputs failed; trying again later")
+            return 0
+        if count:
+            logger.info("removed the songs of finished jobs past their retention", extra={"count": count})
         return count
 
     # --- one message

@@ -160,6 +160,13 @@ class JobStore(ABC):
         self._change_index(owner, remove)
 
     @abstractmethod
+    def remove_expired_inputs(self, finished_before: datetime) -> int:
+        """Delete the uploaded song of every job completed or failed before ``finished_before``.
+
+        Outputs and the record stay. Returns how many inputs were removed.
+        """
+
+    @abstractmethod
     def _create_objects(self, job: Job, input_file: Path) -> None:
         """Store the input first, then the metadata; neither may already exist."""
 

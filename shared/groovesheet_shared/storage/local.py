@@ -9,9 +9,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
-from groovesheet_shared.errors import JobNotFound, OutputNotFound, StorageError
+from groovesheet_shared.errors import JobNotFound, JobUnreadable, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, parse_job_id
 from groovesheet_shared.storage.base import (
     IndexChange,
@@ -175,6 +176,24 @@ class LocalJobStore(JobStore):
             except FileNotFoundError:
                 return  # already gone
         shutil.rmtree(tombstone, ignore_errors=True)
+
+    def remove_expired_inputs(self, finished_before: datetime) -> int:
+        removed = 0
+        for directory in self.jobs_dir.iterdir():
+            if directory.name.startswith(".") or not (directory / METADATA).is_file():
+                continue
+            try:
+                job = parse_stored_job((directory / METADATA).read_bytes(), directory.name)
+            except (JobUnreadable, OSError):
+                continue  # damaged or deleted meanwhile: left alone
+            if not job.status.is_final or job.completed_at is None or job.completed_at >= finished_before:
+                continue
+            song = directory / job.input_name
+            if song.exists():
+                with self._io(f"remove the input of job {job.job_id}"):
+                    song.unlink(missing_ok=True)  # a concurrent delete may be faster
+                removed += 1
+        return removed
 
     # --- the owner index: owners/{sha256(owner)}.json, changed under owners/{sha256(owner)}.lock
     def _index_path(self, owner: str) -> Path:
