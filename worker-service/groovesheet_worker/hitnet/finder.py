@@ -17,9 +17,11 @@ from groovesheet_shared.errors import TranscriptionError
 
 from ..pipeline.types import INSTRUMENTS, Hit
 from .peaks import pick_peaks
-from .spectrogram import SAMPLE_RATE, log_spectrogram
+from .spectrogram import SAMPLE_RATE, log_spectrogram, normalise_level
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
+# Bring the drum track to the training set's loudness before the spectrogram (spectrogram.normalise_level).
+NORMALISE_LEVEL = True
 
 
 def expected_sha256(weights: Path = WEIGHTS_PATH) -> str | None:
@@ -92,7 +94,8 @@ class NetHitFinder:
     def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
         if sr != SAMPLE_RATE:
             raise ValueError(f"HitNet needs {SAMPLE_RATE} Hz audio, got {sr}")
-        return Prepared(log_spectrogram(drums), sr)
+        audio = normalise_level(drums) if NORMALISE_LEVEL else drums
+        return Prepared(log_spectrogram(audio), sr)
 
     def activations(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """(frames, classes) onset probabilities and velocities (0..1)."""
