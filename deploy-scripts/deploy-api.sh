@@ -31,7 +31,8 @@ case "$AUTH_MODE" in
     secret_flags=("--set-secrets=JWT_SECRET=${JWT_SECRET_NAME}:${JWT_SECRET_VERSION:-latest}") ;;
   *) die "AUTH_MODE must be none, hs256 or jwks (got '$AUTH_MODE')" ;;
 esac
-for name in JWKS_URL JWT_ISSUER JWT_AUDIENCE JWKS_CACHE_SECONDS CORS_ORIGINS MAX_UPLOAD_MB MAX_DURATION_SECONDS; do
+for name in JWKS_URL JWT_ISSUER JWT_AUDIENCE JWKS_CACHE_SECONDS CORS_ORIGINS MAX_UPLOAD_MB MAX_DURATION_SECONDS \
+  MAX_ACTIVE_JOBS_PER_USER ACTIVE_JOBS_RETRY_AFTER_SECONDS; do
   if [[ -n ${!name:-} ]]; then env_vars+=("$name=${!name}"); fi
 done
 

@@ -344,6 +344,36 @@ def test_deploy_worker_overrides_and_skip_build(run_script) -> None:
     assert env_vars(deploy)["MAX_DURATION_SECONDS"] == "600"
 
 
+def test_deploy_worker_webhook_secret_comes_from_secret_manager(run_script) -> None:
+    r = run_script(
+        "deploy-worker.sh", WEBHOOK_SECRET_NAME="groovesheet-webhook", WEBHOOK_MAX_ATTEMPTS="3", **PROJECT
+    )
+    assert r.returncode == 0, r.stderr
+    deploy = r.one("gcloud", "run", "deploy", "annoteator-worker")
+    assert flag(deploy, "--set-secrets") == "WEBHOOK_SECRET=groovesheet-webhook:latest"
+    assert "WEBHOOK_SECRET" not in env_vars(deploy)
+    assert env_vars(deploy)["WEBHOOK_MAX_ATTEMPTS"] == "3"
+    grant = r.one("gcloud", "secrets", "add-iam-policy-binding", "groovesheet-webhook")
+    assert flag(grant, "--member") == f"serviceAccount:{WORKER_SA}"
+    assert flag(grant, "--role") == "roles/secretmanager.secretAccessor"
+
+    without = run_script("deploy-worker.sh", **PROJECT)
+    assert flag(without.one("gcloud", "run", "deploy", "annoteator-worker"), "--set-secrets") is None
+    assert "no webhook" in without.stderr
+
+    secret = "webhook-s3cr3t-do-not-log"
+    for dry in ("0", "1"):
+        plain = run_script("deploy-worker.sh", WEBHOOK_SECRET=secret, DRY_RUN=dry, **PROJECT)
+        assert plain.returncode != 0 and "Secret Manager" in plain.stderr
+        assert secret not in plain.stdout + plain.stderr
+
+
+def test_deploy_api_passes_the_fair_use_limit(run_script) -> None:
+    r = run_script("deploy-api.sh", MAX_ACTIVE_JOBS_PER_USER="5", **PROJECT)
+    assert r.returncode == 0, r.stderr
+    assert env_vars(r.one("gcloud", "run", "deploy", "groovesheet-api"))["MAX_ACTIVE_JOBS_PER_USER"] == "5"
+
+
 def test_deploy_stops_when_a_command_fails(run_script) -> None:
     r = run_script("deploy-worker.sh", FAKE_FAIL="run deploy", **PROJECT)
     assert r.returncode != 0
