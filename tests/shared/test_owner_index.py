@@ -165,3 +165,20 @@ def test_gcs_index_is_one_object_per_owner(gcs_bucket: str, tmp_path: Path) -> N
     names = {b.name for b in storage.Client(project=PROJECT).list_blobs(gcs_bucket)}
     assert names == {index_name}
     assert store.list_owned("user|with/odd:chars", 10) == ([], None)
+
+
+def test_without_a_limit_create_reads_no_other_job(tmp_path: Path) -> None:
+    class CountingStore(LocalJobStore):
+        reads = 0
+
+        def get(self, job_id: str) -> Job:
+            CountingStore.reads += 1
+            return super().get(job_id)
+
+    store = CountingStore(tmp_path / "root")
+    for minutes in range(5):
+        create(store, tmp_path, "alice", minutes=minutes)
+    assert CountingStore.reads == 0
+    create(store, tmp_path, "alice", minutes=9, max_active=10)
+    assert CountingStore.reads == 5  # with a limit, each job still marked active is read once
+    assert store.count_active("alice") == 6

@@ -85,10 +85,11 @@ class JobStore(ABC):
             raise
 
     def _with_entry(self, index: OwnerIndex, job: Job, max_active: int | None) -> OwnerIndex:
-        others = [entry for entry in index.jobs if entry.job_id != job.job_id]
-        finished = self._finished(others)
-        entries = [e.model_copy(update={"active": False}) if e.job_id in finished else e for e in others]
+        entries = [entry for entry in index.jobs if entry.job_id != job.job_id]
         if max_active is not None:
+            # Only with a limit: reading the jobs still marked active is what the count costs.
+            finished = self._finished(entries)
+            entries = [e.model_copy(update={"active": False}) if e.job_id in finished else e for e in entries]
             active = sum(1 for entry in entries if entry.active)
             if active >= max_active:
                 raise TooManyActiveJobs(active, max_active)
