@@ -20,7 +20,7 @@ from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
 from . import events, midi, musicxml, notation_check, quantize, tempo
 from .audio import load_song
 from .constants import SAMPLE_RATE
-from .hits import HitFinder, HitRules
+from .hit_finding import HitFinding, load_hit_finder
 from .separation import DrumSeparator
 
 # Separation progress (0..1 of segments) is shown between these two checkpoints.
@@ -51,10 +51,10 @@ class StageClock:
 class Transcriber:
     """The loaded pipeline: both models are loaded once here, then it is called once per job."""
 
-    def __init__(self, settings: WorkerSettings, rules: HitRules | None = None) -> None:
+    def __init__(self, settings: WorkerSettings, hit_finder: HitFinding | None = None) -> None:
         self.settings = settings
         self.separator = DrumSeparator.from_settings(settings)
-        self.hit_finder = HitFinder(settings.annoteator_model_path, rules)
+        self.hit_finder = hit_finder or load_hit_finder(settings)
 
     def __call__(
         self,
@@ -103,7 +103,7 @@ class Transcriber:
         checkpoint("preprocessed")
 
         with clock("classify"):
-            hits = self.hit_finder.label(onsets, self.hit_finder.probabilities(onsets))
+            hits = self.hit_finder.classify(onsets)
         checkpoint("classified")
 
         with clock("tempo"):
@@ -133,4 +133,4 @@ class Transcriber:
             notes_per_instrument=dict(sorted(per_instrument.items())),
             stage_seconds=clock.seconds,
         )
-        return PipelineOutput(files=paths, result=result, extra={"clip_bpm": round(onsets.clip_bpm, 2)})
+        return PipelineOutput(files=paths, result=result, extra={"hit_model": self.settings.hit_model})
