@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import mido
@@ -9,7 +10,7 @@ import pytest
 
 from groovesheet_worker.pipeline.midi import DEFAULT_VELOCITY, TICKS_PER_QUARTER, velocity_for, write_midi
 from groovesheet_worker.pipeline.quantize import place_hits
-from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit, TempoGrid
+from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit, TempoChange, TempoGrid
 
 # General MIDI drum notes of NOTATION.md's drum key, in INSTRUMENTS order.
 GM = dict(zip(INSTRUMENTS, (36, 38, 37, 42, 46, 44, 51, 53, 49, 50, 47, 43), strict=True))
@@ -126,3 +127,26 @@ def test_velocity_range() -> None:
     assert velocity_for(1) == 1 and velocity_for(64) == 64 and velocity_for(127) == 127
     # Out-of-range values from a hit finder are clamped, never written as an invalid MIDI byte.
     assert velocity_for(0) == 1 and velocity_for(-3) == 1 and velocity_for(200) == 127
+
+
+def test_a_pickup_is_a_short_first_bar_and_bar_one_keeps_its_ticks(tmp_path: Path) -> None:
+    grid = replace(grid_for(), pickup_beats=1)
+    beat = 0.6
+    hits = [Hit(0.3 - beat, "snare", 0.9, 90), Hit(0.3, "kick", 0.9, 100), Hit(0.3 + beat, "snare", 0.9, 100)]
+    write_midi(place_hits(hits, grid), grid, tmp_path / "pickup.mid")
+    notes, metas = read(tmp_path / "pickup.mid")
+    assert sorted((t, m.note) for t, m in notes) == [(0, 38), (480, 36), (960, 38)]
+    signatures = [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"]
+    assert signatures == [(1, 4), (4, 4)]
+
+
+def test_tempo_changes_are_set_at_their_bars(tmp_path: Path) -> None:
+    grid = replace(grid_for(), tempo_changes=(TempoChange(3, 110.0),))
+    write_midi(place_hits([Hit(0.3, "kick", 0.9, 100)], grid), grid, tmp_path / "tempo.mid")
+    midi = mido.MidiFile(tmp_path / "tempo.mid")
+    now, tempos = 0, []
+    for message in mido.merge_tracks(midi.tracks):
+        now += message.time
+        if message.type == "set_tempo":
+            tempos.append((now, round(mido.tempo2bpm(message.tempo), 2)))
+    assert tempos == [(0, 100.0), (2 * 4 * TICKS_PER_QUARTER, 110.0)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from groovesheet_worker.pipeline.musicxml import dynamics_for, write_musicxml
 from groovesheet_worker.pipeline.notation_check import check_musicxml
 from groovesheet_worker.pipeline.quantize import place_hits
-from groovesheet_worker.pipeline.types import DRUM_KEY, INSTRUMENTS, Hit, PlacedHit, TempoGrid
+from groovesheet_worker.pipeline.types import DRUM_KEY, INSTRUMENTS, Hit, PlacedHit, TempoChange, TempoGrid
 
 BEAT = 0.5
 # shared/docs/NOTATION.md's drum key, copied by hand: midi-unpitched (GM + 1), display step and
@@ -286,6 +287,51 @@ def test_six_eight_writes_dotted_quarter_tempo_and_full_bars(tmp_path: Path) -> 
         if n.findtext("voice") == "1" and n.find("chord") is None
     ]
     assert [n.findtext("beam[@number='1']") for n in heads] == ["begin", "continue", "end"] * 2
+
+
+def test_a_pickup_is_a_short_implicit_measure_zero(tmp_path: Path) -> None:
+    beats = tuple(i * BEAT for i in range(40))
+    grid = TempoGrid(bpm=120.0, beats=beats, downbeat=4, beats_per_bar=4, beat_unit=4, pickup_beats=1)
+    hits = [Hit(3 * BEAT + k * BEAT / 4, "snare", 0.8) for k in range(4)]
+    hits += [Hit(4 * BEAT, "crash", 0.9), Hit(4 * BEAT, "kick", 0.9), Hit(6 * BEAT, "kick", 0.9)]
+    path = tmp_path / "pickup.musicxml"
+    write_musicxml(place_hits(hits, grid), grid, "Pickup", path)
+    check_musicxml(path, grid)
+    measures = ET.parse(path).getroot().findall("part/measure")
+    pickup, bar_one = measures[0], measures[1]
+    assert (pickup.get("number"), pickup.get("implicit")) == ("0", "yes")
+    assert (bar_one.get("number"), bar_one.get("implicit")) == ("1", None)
+    # The pickup holds one beat: four 16th snares, the time signature and the tempo.
+    assert pickup.findtext("attributes/time/beats") == "4" and pickup.find("direction") is not None
+    notes = pickup.findall("note")
+    assert [(n.findtext("type"), n.findtext("duration")) for n in notes] == [("16th", "3")] * 4
+    assert bar_one.find("attributes") is None
+
+
+def test_tempo_changes_are_written_at_their_bars(tmp_path: Path) -> None:
+    grid = replace(grid_for(), tempo_changes=(TempoChange(3, 132.0), TempoChange(5, 120.0)))
+    hits = [Hit(n * BEAT, "kick", 0.9) for n in range(24)]
+    path = tmp_path / "tempo.musicxml"
+    write_musicxml(place_hits(hits, grid), grid, "Tempo", path)
+    marks = [
+        (
+            m.get("number"),
+            m.findtext("direction/direction-type/metronome/per-minute"),
+            m.find("direction/sound"),
+        )
+        for m in ET.parse(path).getroot().findall("part/measure")
+        if m.find("direction") is not None
+    ]
+    assert [(number, bpm) for number, bpm, _ in marks] == [("1", "120"), ("3", "132"), ("5", "120")]
+    assert [sound.get("tempo") for *_, sound in marks] == ["120", "132", "120"]
+
+
+def test_a_first_section_off_the_main_tempo_is_marked_at_bar_one(tmp_path: Path) -> None:
+    grid = replace(grid_for(bpm=100.0), tempo_changes=(TempoChange(1, 92.0), TempoChange(3, 100.0)))
+    path = tmp_path / "first.musicxml"
+    write_musicxml(place_hits([Hit(n * BEAT, "kick", 0.9) for n in range(16)], grid), grid, "First", path)
+    first = ET.parse(path).getroot().find("part/measure")
+    assert first.findtext("direction/direction-type/metronome/per-minute") == "92"
 
 
 def test_nothing_to_write_is_still_a_valid_bar(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,29 @@ def test_two_instruments_with_one_sound(good: Path) -> None:
 @pytest.mark.parametrize("value", ["-5", "loud", ""])
 def test_dynamics_must_be_a_number(good: Path, value: str) -> None:
     assert_bug(broken(good, r'dynamics="[^"]+"', f'dynamics="{value}"'))
+
+
+def pickup_sheet(tmp_path: Path) -> tuple[Path, TempoGrid]:
+    grid = TempoGrid(bpm=120.0, beats=GRID.beats, downbeat=4, beats_per_bar=4, beat_unit=4, pickup_beats=2)
+    hits = [Hit(1.0 + k * 0.25, "snare", 0.8) for k in range(4)] + [
+        Hit(2.0, "kick", 0.9),
+        Hit(2.0, "crash", 0.9),
+    ]
+    path = tmp_path / "pickup.musicxml"
+    write_musicxml(place_hits(hits, grid), grid, "Pickup", path)
+    return path, grid
+
+
+def test_a_pickup_measure_adds_up_to_the_pickup(tmp_path: Path) -> None:
+    path, grid = pickup_sheet(tmp_path)
+    check_musicxml(path, grid)
+    # The same short measure without the grid's pickup is a bug.
+    assert "pickup" in assert_bug(path, replace(grid, pickup_beats=0))
+    # And a pickup measure one beat too long is one.
+    assert "adds up" in assert_bug(path, replace(grid, pickup_beats=3))
+
+
+def test_only_the_first_measure_may_be_a_pickup(tmp_path: Path) -> None:
+    path, grid = pickup_sheet(tmp_path)
+    broken(path, r'<measure number="1">', '<measure number="1" implicit="yes">')
+    assert "pickup" in assert_bug(path, grid)

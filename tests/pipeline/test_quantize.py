@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from groovesheet_worker.pipeline.quantize import locate_hits, place_hits
@@ -109,10 +111,24 @@ def test_instruments_sharing_a_line_keep_the_most_confident(first: str, second: 
 
 
 def test_hits_before_bar_one_move_onto_its_downbeat() -> None:
-    """Documented pickup rule: nothing is dropped; a hit before bar 1 lands on bar 1, beat 1."""
+    """Without a pickup nothing is dropped: a hit before bar 1 lands on bar 1, beat 1."""
     grid = even_grid()
     placed = place_hits([Hit(0.2, "snare", 0.9), Hit(1.0, "kick", 0.9)], grid)
     assert where(placed) == [(1, 1, 4, 0, "kick"), (1, 1, 4, 0, "snare")]
+
+
+def test_a_pickup_is_bar_zero_counted_as_the_end_of_a_bar() -> None:
+    grid = replace(even_grid(), pickup_beats=2)
+    hits = [Hit(0.0, "snare", 0.9), Hit(0.25, "snare", 0.8), Hit(0.5 + BEAT / 4, "tom_floor", 0.8)]
+    hits.append(Hit(1.0, "crash", 0.9))
+    assert where(place_hits(hits, grid)) == [
+        (0, 3, 4, 0, "snare"),
+        (0, 3, 4, 2, "snare"),
+        (0, 4, 4, 1, "tom_floor"),
+        (1, 1, 4, 0, "crash"),
+    ]
+    # A hit before the pickup's first beat is pulled onto it, never dropped.
+    assert where(place_hits([Hit(-0.3, "kick", 0.9)], grid)) == [(0, 3, 4, 0, "kick")]
 
 
 def test_result_is_in_time_order() -> None:

@@ -1,188 +1,152 @@
-"""Tempo and bars on synthetic drum audio at known tempos."""
+"""Tempo: the counted pulse (not its double or half), tracking through drift, and tempo sections."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from groovesheet_shared.errors import TranscriptionError
-from groovesheet_worker.pipeline.quantize import place_hits
-from groovesheet_worker.pipeline.tempo import estimate_tempo_grid, parse_time_signature
-from groovesheet_worker.pipeline.types import Hit, TempoGrid
-
-SR = 22050
-
-
-def render(hits: list[Hit], seconds: float) -> np.ndarray:
-    """Drum-like audio: a pitched-down thump for kicks, noise bursts for snares and cymbals."""
-    rng = np.random.default_rng(7)
-    audio = np.zeros(int(seconds * SR))
-    length = int(0.2 * SR)
-    t = np.arange(length) / SR
-    sounds = {
-        "kick": np.sin(2 * np.pi * (50 + 100 * np.exp(-t * 40)) * t) * np.exp(-t * 25),
-        "snare": (0.6 * rng.standard_normal(length) + np.sin(2 * np.pi * 190 * t)) * np.exp(-t * 30),
-        "hihat": 0.3 * np.diff(rng.standard_normal(length + 1)) * np.exp(-t * 90),
-    }
-    sounds["crash"] = sounds["ride"] = sounds["hihat"] * 1.5
-    sounds["tom"] = np.sin(2 * np.pi * 120 * t) * np.exp(-t * 15)
-    for hit in hits:
-        start = int(hit.time * SR)
-        piece = sounds[hit.instrument][: max(0, len(audio) - start)] * hit.confidence
-        audio[start : start + len(piece)] += piece
-    return audio.astype(np.float32)
+from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.rhythm_analysis import analyse
+from groovesheet_worker.pipeline.tempo import (
+    SIXTEENTHS,
+    TRIPLETS,
+    candidate_tempi,
+    median_bpm,
+    read_pulse,
+    reading_score,
+    smooth_pulses,
+    tempo_sections,
+)
+from groovesheet_worker.pipeline.types import Hit, TempoChange
+from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
 
 
-def rock_beat(bpm: float, bars: int, start: float = 0.5, hats_per_beat: int = 2) -> list[Hit]:
-    """Kick on 1 and 3, snare on 2 and 4, even hi-hats: the groove a drummer counts at ``bpm``."""
-    beat = 60.0 / bpm
-    hits = []
-    for n in range(bars * 4):
-        time = start + n * beat
-        hits += [Hit(time + k * beat / hats_per_beat, "hihat", 0.5) for k in range(hats_per_beat)]
-        hits.append(Hit(time, "kick" if n % 2 == 0 else "snare", 0.9))
-    return sorted(hits, key=lambda h: h.time)
+def reading_of(style: str, seed: int, bpm: float | None = None, drift: bool = False):
+    piece = groove_piece(style, seed, bpm=bpm, drift=drift)
+    return piece, read_pulse(analyse(audio_of(piece), SR, hits_of(piece)))
 
 
-def bar_starts(grid: TempoGrid) -> np.ndarray:
-    return np.asarray(grid.beats[grid.downbeat :: grid.beats_per_bar])
+def test_the_true_tempo_is_among_the_candidates() -> None:
+    piece = groove_piece("rock", 1, bpm=112.0)
+    analysis = analyse(audio_of(piece), SR, hits_of(piece))
+    tempi = candidate_tempi(analysis.tracking_envelope(), analysis.frame_rate)
+    assert len(tempi) <= C.MAX_TEMPO_CANDIDATES + C.RELATED_CANDIDATE_SOURCES * 6
+    assert all(C.TEMPO_RANGE[0] <= t <= C.TEMPO_RANGE[1] for t in tempi)
+    assert min(abs(t / 112.0 - 1.0) for t in tempi) < 0.03
 
 
-def assert_covers(grid: TempoGrid, hits: list[Hit]) -> None:
-    assert grid.beats[0] <= min(h.time for h in hits)
-    assert grid.beats[-1] >= max(h.time for h in hits)
-    assert np.all(np.diff(grid.beats) > 0)
+@pytest.mark.parametrize("bpm", [72.0, 96.0, 140.0, 176.0])
+def test_rock_beat_is_read_at_its_tempo(bpm: float) -> None:
+    """Half-time and double-time readings of the same groove lose: the backbeat is on 2 and 4."""
+    _, reading = reading_of("rock", 2, bpm)
+    assert reading.bpm == pytest.approx(bpm, rel=0.03)
+    assert reading.subdivision == SIXTEENTHS
 
 
-@pytest.mark.parametrize("bpm", [72, 96, 120, 140, 174])
-def test_rock_beat_tempo_within_two_percent(bpm: float) -> None:
-    hits = rock_beat(bpm, bars=8)
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, None, None)
-    assert grid.bpm == pytest.approx(bpm, rel=0.02)
-    assert grid.time_signature == "4/4"
-    assert_covers(grid, hits)
-    # Bar 1 starts on the first kick.
-    assert grid.beats[grid.downbeat] == pytest.approx(0.5, abs=0.03)
+def test_sixteenth_hihats_at_a_slow_tempo_are_not_doubled() -> None:
+    _, reading = reading_of("slow ballad", 3, 46.0)
+    assert reading.bpm == pytest.approx(46.0, rel=0.03)
 
 
-def test_busy_hihat_does_not_double_the_tempo() -> None:
-    """The octave trap: 16th hi-hats at 85 BPM look like 170 to a plain autocorrelation peak."""
-    hits = rock_beat(85, bars=8, hats_per_beat=4)
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, None, None)
-    assert grid.bpm == pytest.approx(85, rel=0.04)
+def test_shuffle_is_a_pulse_divided_in_three() -> None:
+    piece, reading = reading_of("shuffle", 4)
+    assert reading.bpm == pytest.approx(piece.score.bpm, rel=0.03)
+    assert reading.subdivision == TRIPLETS
 
 
-def test_fast_beat_with_quarter_hats_is_not_halved() -> None:
-    hits = rock_beat(160, bars=12, hats_per_beat=1)
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, None, None)
-    assert grid.bpm == pytest.approx(160, rel=0.04)
+def test_six_eight_is_counted_in_dotted_quarters_not_at_three_halves() -> None:
+    piece, reading = reading_of("6/8", 5)
+    assert reading.bpm == pytest.approx(piece.score.bpm, rel=0.03)
+    assert reading.subdivision == TRIPLETS
 
 
-def test_downbeat_follows_the_kick_not_the_first_sound() -> None:
-    """Two snare pickup beats, then the band comes in with a crash: bar 1 ends with the pickup."""
-    beat = 60.0 / 110
-    pickup = [Hit(0.5, "snare", 0.8), Hit(0.5 + beat, "snare", 0.8)]
-    groove = rock_beat(110, bars=6, start=0.5 + 2 * beat)
-    groove.append(Hit(0.5 + 2 * beat, "crash", 0.9))
-    hits = pickup + groove
-    grid = estimate_tempo_grid(render(hits, groove[-1].time + 1), SR, hits, None, None)
-    assert_covers(grid, hits)
-    placed = place_hits(hits, grid)
-    first_kick = min((p for p in placed if p.hit.instrument == "kick"), key=lambda p: p.hit.time)
-    assert (first_kick.bar, first_kick.beat, first_kick.slot) == (2, 1, 0)
-    pickup_places = sorted((p.bar, p.beat) for p in placed if p.hit in pickup)
-    assert pickup_places == [(1, 3), (1, 4)]
+def test_the_pulses_sit_on_the_beats_not_the_ands() -> None:
+    piece, reading = reading_of("rock", 6, 120.0)
+    beats = np.asarray(piece.score.beats)
+    inside = reading.pulses[(reading.pulses > beats[5]) & (reading.pulses < beats[-6])]
+    distance = np.min(np.abs(inside[:, None] - beats[None, :]), axis=1)
+    assert np.median(distance) < 0.03
 
 
-def test_bpm_hint_gives_an_even_grid_on_the_music() -> None:
-    hits = rock_beat(100, bars=6, start=0.37)
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, 100.0, None)
-    assert grid.bpm == 100.0
-    assert np.allclose(np.diff(grid.beats), 0.6, atol=1e-9)
-    assert grid.beats[grid.downbeat] == pytest.approx(0.37, abs=0.02)
+def test_the_tracker_follows_a_section_that_speeds_up() -> None:
+    piece, reading = reading_of("rock", 7, 100.0, drift=True)
+    true = np.asarray(piece.score.beats)
+    late = 60.0 / float(np.median(np.diff(true[-10:-4])))
+    tracked_late = reading.pulses[(reading.pulses > true[-10]) & (reading.pulses < true[-4])]
+    assert median_bpm(tracked_late) == pytest.approx(late, rel=0.02)
 
 
-def test_bpm_hint_overrides_an_octave() -> None:
-    """The upload says half time: the estimate would be 120, the hint wins."""
-    hits = rock_beat(120, bars=6)
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, 60.0, None)
-    assert grid.bpm == 60.0
-    assert np.allclose(np.diff(grid.beats), 1.0)
-    assert_covers(grid, hits)
+def test_a_hint_is_the_tempo_and_the_grid_still_follows_the_music() -> None:
+    piece = groove_piece("rock", 8, bpm=100.0)
+    analysis = analyse(audio_of(piece), SR, hits_of(piece))
+    reading = read_pulse(analysis, bpm_hint=101.0)
+    assert reading.bpm == 101.0
+    first_kick = next(h.time for h in hits_of(piece) if h.instrument == "kick")
+    assert np.min(np.abs(reading.pulses - first_kick)) < 0.05
 
 
-def test_waltz_in_three_four() -> None:
-    beat = 60.0 / 90
-    hits = []
-    for n in range(24):
-        hits.append(Hit(0.8 + n * beat, "kick" if n % 3 == 0 else "snare", 0.9 if n % 3 == 0 else 0.6))
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, None, "3/4")
-    assert (grid.beats_per_bar, grid.beat_unit) == (3, 4)
-    assert grid.bpm == pytest.approx(90, rel=0.04)
-    kicks = [h.time for h in hits if h.instrument == "kick"]
-    assert np.min(np.abs(bar_starts(grid)[:, None] - np.array(kicks)[None, :]), axis=0).max() < 0.03
+def test_hits_without_audio_give_a_reading() -> None:
+    piece = groove_piece("rock", 9, bpm=90.0)
+    reading = read_pulse(analyse(np.zeros(0, dtype=np.float32), SR, hits_of(piece)))
+    assert reading.bpm == pytest.approx(90.0, rel=0.03)
 
 
-def test_six_eight_counts_dotted_quarters() -> None:
-    """6/8 at dotted quarter = 70: eighths 210 a minute; kick on 1, snare on 4."""
-    eighth = 60.0 / 210
-    hits = []
-    for n in range(48):
-        time = 0.6 + n * eighth
-        hits.append(Hit(time, "hihat", 0.5))
-        if n % 6 == 0:
-            hits.append(Hit(time, "kick", 0.9))
-        if n % 6 == 3:
-            hits.append(Hit(time, "snare", 0.9))
-    grid = estimate_tempo_grid(render(hits, hits[-1].time + 1), SR, hits, None, "6/8")
-    assert (grid.beats_per_bar, grid.beat_unit, grid.beats_per_pulse) == (6, 8, 3)
-    assert grid.bpm == pytest.approx(70, rel=0.04)
-    assert np.median(np.diff(grid.beats)) == pytest.approx(eighth, rel=0.04)
-    assert grid.beats[grid.downbeat] == pytest.approx(0.6, abs=0.03)
-    placed = place_hits(hits, grid)
-    assert {(p.beat, p.division) for p in placed if p.hit.instrument == "snare"} == {(4, 2)}
+def test_nothing_to_track_gives_the_fallback_tempo() -> None:
+    reading = read_pulse(analyse(np.zeros(SR, dtype=np.float32), SR, [Hit(0.5, "snare", 0.9)]))
+    assert reading.bpm == C.FALLBACK_BPM
+    assert reading.pulses[0] == pytest.approx(0.5)
 
 
-def test_silence_still_gives_a_grid() -> None:
-    grid = estimate_tempo_grid(np.zeros(SR * 3, dtype=np.float32), SR, [], None, None)
-    assert grid.bpm == 120.0
-    assert grid.beats[-1] >= 3.0
-    assert 0 <= grid.downbeat < len(grid.beats)
+def test_backbeat_on_the_ands_scores_below_the_same_notes_on_the_beats() -> None:
+    on_beats = {"grid_fit": 1.0, "fit_16ths": 1.0, "fit_triplets": 0.5, "presence": 1.0, "kick_on_pulse": 1.0}
+    on_beats |= {"time_on_pulse": 1.0, "backbeat_on_pulse": 1.0, "backbeat_gap_2": 1.0}
+    on_ands = on_beats | {"backbeat_on_pulse": 0.0, "backbeat_gap_2": 0.0}
+    assert reading_score(on_beats, SIXTEENTHS, 110.0) > reading_score(on_ands, SIXTEENTHS, 110.0)
 
 
-def test_a_few_hits_in_silence_are_covered() -> None:
-    hits = [Hit(1.0, "snare", 0.7), Hit(2.5, "kick", 0.7)]
-    grid = estimate_tempo_grid(np.zeros(SR * 3, dtype=np.float32), SR, hits, None, "3/4")
-    assert_covers(grid, hits)
-    assert grid.beats[grid.downbeat] <= 1.0
+def test_smoothing_keeps_a_tempo_ramp_and_removes_jitter() -> None:
+    ramp = np.cumsum(np.linspace(0.6, 0.5, 200))  # a drummer slowly speeding up
+    assert np.abs(smooth_pulses(ramp) - ramp).max() < 1e-6
+    jitter = np.random.default_rng(0).normal(0.0, 0.01, len(ramp))
+    error = smooth_pulses(ramp + jitter) - ramp
+    assert np.sqrt(np.mean(error**2)) < 0.8 * np.sqrt(np.mean(jitter**2))
 
 
-def test_hits_alone_carry_the_tempo_when_audio_is_empty() -> None:
-    hits = rock_beat(128, bars=6)
-    grid = estimate_tempo_grid(np.zeros(0, dtype=np.float32), SR, hits, None, None)
-    assert grid.bpm == pytest.approx(128, rel=0.04)
+def bars_at(*sections: tuple[int, float]) -> np.ndarray:
+    """Beats (4/4) of consecutive sections of (bars, bpm)."""
+    lengths = np.concatenate([np.full(bars * 4, 60.0 / bpm) for bars, bpm in sections])
+    return np.concatenate([[0.0], np.cumsum(lengths)])
 
 
-@pytest.mark.parametrize("text", ["4/4", "3/4", "6/8", "2/4", "5/4", "7/8", "12/8", " 6/8 "])
-def test_time_signatures_accepted(text: str) -> None:
-    meter = parse_time_signature(text)
-    assert f"{meter.beats_per_bar}/{meter.beat_unit}" == text.strip()
+def test_a_steady_song_has_no_tempo_change() -> None:
+    beats = bars_at((12, 100.0))
+    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
+    assert main == pytest.approx(100.0)
+    assert changes == ()
 
 
-@pytest.mark.parametrize("text", ["4/3", "waltz", "0/4", "4"])
-def test_bad_time_signature_is_a_typed_error(text: str) -> None:
-    with pytest.raises(TranscriptionError) as caught:
-        estimate_tempo_grid(np.zeros(SR, dtype=np.float32), SR, [], None, text)
-    assert caught.value.code == "invalid_time_signature"
+def test_a_faster_section_is_written_and_the_return_too() -> None:
+    beats = bars_at((8, 100.0), (4, 110.0), (8, 100.0))
+    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
+    assert main == pytest.approx(100.0)
+    assert [c.bar for c in changes] == [9, 13]
+    assert changes[0].bpm == pytest.approx(110.0, abs=0.1)
+    assert changes[1] == TempoChange(13, main)
 
 
-def test_bpm_hint_grid_sits_on_the_kick_not_on_loud_offbeat_hats() -> None:
-    beat = 0.6
-    hits = []
-    for n in range(24):
-        time = 0.4 + n * beat
-        hits.append(Hit(time, "kick" if n % 2 == 0 else "snare", 0.4))
-        hits.append(Hit(time + beat / 2, "hihat", 1.0))
-    audio = render(hits, hits[-1].time + 1)
-    grid = estimate_tempo_grid(audio, SR, hits, 100.0, None)
-    assert grid.beats[grid.downbeat] == pytest.approx(0.4, abs=0.02)
+def test_one_odd_bar_or_a_small_move_is_not_a_section() -> None:
+    beats = bars_at((6, 100.0), (1, 112.0), (6, 100.0), (6, 103.0))
+    _, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
+    assert changes == ()
+
+
+def test_a_hinted_tempo_is_the_written_one() -> None:
+    beats = bars_at((12, 100.0))
+    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]), main_bpm=101.0)
+    assert (main, changes) == (101.0, ())
+
+
+def test_compound_sections_count_dotted_quarters() -> None:
+    eighths = np.arange(0, 12 * 6 + 1) * 60.0 / 210.0
+    main, _ = tempo_sections(eighths, 0, 6, 3, (0.0, eighths[-1]))
+    assert main == pytest.approx(70.0)

@@ -22,7 +22,8 @@ One event per hit, in time order:
   instrument's other strokes in the bar, written with >) or ``"normal"``. Without a velocity it is
   ``"normal"`` (or ``"open"``/``"pedal"``). A hit on the sheet has the articulation the sheet shows;
 - ``confidence``: how sure the hit finder is, 0..1;
-- ``bar``, ``beat``: the position after quantization, 1-based (2.5 is the '&' of 2). Hits merged
+- ``bar``, ``beat``: the position after quantization, 1-based (2.5 is the '&' of 2); bar 0 is a
+  pickup, its beats numbered as in a full bar (a two-beat pickup in 4/4 holds beats 3 and 4). Hits merged
   away on the sheet (a flam's first stroke, a second note on one staff position) are still
   listed, at the slot they were merged into, judged against the sheet's strokes of their bar.
 """

@@ -17,6 +17,10 @@ pipeline/articulation.py, the same judgement events.json reports:
   81 is "90" (about mf, MuseScore's mf is velocity 80), 90 is "100", 127 is "141.11"; MuseScore
   reads velocity = dynamics * 0.9 back, so the velocity survives the round trip.
 A hit without a velocity gets none of ghost, accent or dynamics.
+
+Bars: a pickup (``grid.pickup_beats``) is measure 0 with ``implicit="yes"``, only as long as its
+beats; the tempo written at bar 1 is ``grid.tempo_at_bar(1)``, and every later tempo change is a
+metronome mark with its ``<sound tempo>`` at the start of its bar.
 """
 
 from __future__ import annotations
@@ -127,19 +131,25 @@ def write_musicxml(placed: Sequence[PlacedHit], grid: TempoGrid, title: str, pat
     by_bar: dict[int, list[PlacedHit]] = {}
     for hit in placed:
         by_bar.setdefault(hit.bar, []).append(hit)
+    first_bar = 0 if grid.pickup_beats else 1
+    changes = {change.bar: change.bpm for change in grid.tempo_changes if change.bar > 1}
     notes = 0
-    for bar in range(1, bars + 1):
-        measure = ET.SubElement(part, "measure", number=str(bar))
-        if bar == 1:
+    for bar in range(first_bar, bars + 1):
+        measure = ET.SubElement(part, "measure", _measure_attributes(bar))
+        if bar == first_bar:
             _add_attributes(measure, grid)
-            _add_tempo(measure, grid)
+            _add_tempo(measure, grid, grid.tempo_at_bar(1))
+        elif bar in changes:
+            _add_tempo(measure, grid, changes[bar])
         in_bar = by_bar.get(bar, [])
-        hands = _voice_events([p for p in in_bar if _sound(p).voice == HANDS], grid, marks)
+        first_beat = grid.beats_per_bar - grid.pickup_beats + 1 if bar == 0 else 1
+        hands = _voice_events([p for p in in_bar if _sound(p).voice == HANDS], grid, marks, first_beat)
         notes += _write_voice(measure, hands, HANDS)
         feet = [p for p in in_bar if _sound(p).voice == FEET]
         if feet:
-            ET.SubElement(ET.SubElement(measure, "backup"), "duration").text = str(_bar_length(grid))
-            notes += _write_voice(measure, _voice_events(feet, grid, marks), FEET)
+            length = _beat_length(grid) * (grid.beats_per_bar - first_beat + 1)
+            ET.SubElement(ET.SubElement(measure, "backup"), "duration").text = str(length)
+            notes += _write_voice(measure, _voice_events(feet, grid, marks, first_beat), FEET)
         if bar == bars:
             barline = ET.SubElement(measure, "barline", location="right")
             ET.SubElement(barline, "bar-style").text = "light-heavy"
@@ -150,6 +160,11 @@ def write_musicxml(placed: Sequence[PlacedHit], grid: TempoGrid, title: str, pat
         f'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n{DOCTYPE}\n{body}\n', encoding="utf-8"
     )
     return notes
+
+
+def _measure_attributes(bar: int) -> dict[str, str]:
+    """A pickup is measure 0, marked implicit so readers neither count it nor fill it to a whole bar."""
+    return {"number": "0", "implicit": "yes"} if bar == 0 else {"number": str(bar)}
 
 
 def _sound(placed: PlacedHit) -> DrumSound:
@@ -213,8 +228,8 @@ def _add_attributes(measure: ET.Element, grid: TempoGrid) -> None:
     ET.SubElement(ET.SubElement(attributes, "staff-details"), "staff-lines").text = "5"
 
 
-def _add_tempo(measure: ET.Element, grid: TempoGrid) -> None:
-    """Metronome mark in the counted pulse, and <sound tempo> in quarter notes per minute."""
+def _add_tempo(measure: ET.Element, grid: TempoGrid, bpm: float) -> None:
+    """Metronome mark of ``bpm`` in the counted pulse, and <sound tempo> in quarter notes per minute."""
     direction = ET.SubElement(measure, "direction", placement="above")
     metronome = ET.SubElement(ET.SubElement(direction, "direction-type"), "metronome", parentheses="no")
     if grid.beats_per_pulse == 3:
@@ -222,14 +237,16 @@ def _add_tempo(measure: ET.Element, grid: TempoGrid) -> None:
         ET.SubElement(metronome, "beat-unit-dot")
     else:
         ET.SubElement(metronome, "beat-unit").text = "quarter" if grid.beat_unit == 4 else "eighth"
-    ET.SubElement(metronome, "per-minute").text = str(round(grid.bpm))
-    quarters_per_minute = grid.bpm * grid.beats_per_pulse * 4 / grid.beat_unit
+    ET.SubElement(metronome, "per-minute").text = str(round(bpm))
+    quarters_per_minute = bpm * grid.beats_per_pulse * 4 / grid.beat_unit
     ET.SubElement(direction, "sound", tempo=f"{quarters_per_minute:.2f}".rstrip("0").rstrip("."))
 
 
-def _voice_events(placed: Sequence[PlacedHit], grid: TempoGrid, marks: dict[int, str]) -> list[_Event]:
-    """Notes and rests of one voice in one bar, adding up to the bar."""
-    if not placed:
+def _voice_events(
+    placed: Sequence[PlacedHit], grid: TempoGrid, marks: dict[int, str], first_beat: int = 1
+) -> list[_Event]:
+    """Notes and rests of one voice in one bar from ``first_beat`` (a pickup's first), adding up to it."""
+    if not placed and first_beat == 1:
         return [_Event(duration=_bar_length(grid), whole_bar_rest=True)]
     beats: dict[int, tuple[int, dict[int, list[_Stroke]]]] = {}
     for hit in placed:
@@ -239,7 +256,7 @@ def _voice_events(placed: Sequence[PlacedHit], grid: TempoGrid, marks: dict[int,
         if all(stroke.sound != _sound(hit) for stroke in strokes):
             strokes.append(_Stroke(_sound(hit), marks[id(hit)], hit.hit.velocity))
     events: list[_Event] = []
-    beat = 1
+    beat = first_beat
     while beat <= grid.beats_per_bar:
         if beat in beats:
             division, slots = beats[beat]

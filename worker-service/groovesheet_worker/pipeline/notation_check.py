@@ -9,7 +9,7 @@ once) on MIDI channel 10; every note is unpitched, names a declared instrument a
 instrument's line with its notehead (so each instrument stays distinct); a chord with an open hi-hat
 carries its ``o`` (``<open/>`` or ``<open-string/>`` on one of its notes: notation programs keep
 articulations per chord); a ``dynamics`` attribute is a number >= 0; every voice of every measure
-adds up to the bar.
+adds up to the bar, and a pickup (the first measure, ``implicit="yes"``) to the grid's pickup beats.
 """
 
 from __future__ import annotations
@@ -48,9 +48,14 @@ def check_musicxml(path: str | Path, grid: TempoGrid) -> None:
         _fail("the part has no measures")
     _check_attributes(measures[0], grid)
     divisions = int(measures[0].findtext("attributes/divisions") or 0)
-    bar_length = Fraction(divisions * 4 * grid.beats_per_bar, grid.beat_unit)
-    for measure in measures:
-        _check_measure(measure, bar_length, instruments)
+    beat_length = Fraction(divisions * 4, grid.beat_unit)
+    for index, measure in enumerate(measures):
+        if measure.get("implicit") == "yes":
+            if index != 0 or not grid.pickup_beats:
+                _fail(f"measure {measure.get('number', '?')} is a pickup but is not the grid's first bar")
+            _check_measure(measure, beat_length * grid.pickup_beats, instruments)
+        else:
+            _check_measure(measure, beat_length * grid.beats_per_bar, instruments)
 
 
 def _fail(detail: str) -> NoReturn:

@@ -4,9 +4,10 @@ Each beat is written either in 16th notes or in 8th-note triplets, whichever mov
 hits less (16ths win ties, they are the more common reading). In x/8 meters the beat is an eighth
 and is split into two 16ths.
 
-Pickup: ``estimate_tempo_grid`` starts bar 1 on the bar holding the first hit, so a pickup is written
-at the end of a full bar 1 that starts with rests. A hit that still lands before bar 1's downbeat (a
-grid made elsewhere, or a hit a hair early) is moved to bar 1, beat 1: nothing is dropped.
+Pickup: the grid's ``pickup_beats`` beats before bar 1 are bar 0, a short measure whose beats are
+numbered as in a full bar (a two-beat pickup in 4/4 holds beats 3 and 4). A hit that still lands
+before the first written beat (a grid made elsewhere, or a hit a hair early) is moved onto it:
+nothing is dropped.
 
 On the sheet each slot holds one note per staff position: instruments that share a line (closed and
 open hi-hat, ride and ride bell, snare and cross-stick) cannot both be drawn there, so the most
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from groovesheet_worker.pipeline.tempo import beat_index_at
+from groovesheet_worker.pipeline.beat_grid import beat_index_at
 from groovesheet_worker.pipeline.types import DRUM_KEY, Hit, PlacedHit, TempoGrid
 
 SIXTEENTHS = 4
@@ -51,8 +52,9 @@ def locate_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
     if not hits:
         return []
     choices = divisions_for(grid)
-    # Position in beats from bar 1's downbeat; early hits are pulled onto the downbeat.
-    positions = [max(0.0, beat_index_at(grid, hit.time) - grid.downbeat) for hit in hits]
+    # Position in beats from bar 1's downbeat; early hits are pulled onto the first written beat.
+    first = -float(grid.pickup_beats)
+    positions = [max(first, beat_index_at(grid, hit.time) - grid.downbeat) for hit in hits]
     # A hit belongs to the beat whose finest grid (16ths) it rounds into.
     finest = max(choices)
     owners = [math.floor(pos + 0.5 / finest) for pos in positions]

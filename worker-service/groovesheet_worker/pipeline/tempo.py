@@ -1,282 +1,251 @@
-"""Tempo and bars: BPM, beat times and the downbeat of bar 1 (stage 5).
+"""Tempo: the pulse a drummer counts, tracked through the song, and the sections where it moves.
 
-The grid's beats are the notated beat unit of the time signature: quarter notes in x/4, eighth notes
-in x/8. Tempo is found at the level a drummer counts (the "pulse"): quarters in x/4, dotted quarters
-in 6/8 and 12/8, eighths in other x/8 meters; compound pulses are then split into three eighths.
+``read_pulse`` looks for the counted pulse between 40 and 240 bpm. Candidates are the local maxima
+of the tracking envelope's autocorrelation (the pulse, its subdivisions and its groupings all show
+there) and the strongest ones' relatives (x2, x1/2, x3/2, ...); each is tracked through the song
+and read at each phase (on the tracked pulses, or half a pulse or a third later). Two scores, each
+weights times the same features: ``phase_score`` picks each tempo's phase (are these pulses the
+beats or the "and"s?), ``score`` then picks the tempo level a drummer would write. The features,
+from the classified hits:
+
+- the notes fit the reading's grid: 16ths, or 8th-note triplets (a shuffle, a compound meter);
+- the hi-hat, ride or kick marks the pulses: few pulses go by without a stroke on them;
+- the snare backbeat lands on pulses (at half the tempo it lands on the "and"), on every other
+  one (at half the tempo of a kick-snare 8th-note beat it lands on every pulse), and not on only
+  every fourth one (double the tempo turns a backbeat into a half-time feel);
+- the notes are mostly 8ths and 16ths (or triplets and their halves): not 32nds (too slow a
+  reading), not all quarters (too fast);
+- how clean the 4/4 bars of the reading are (the downbeat reader's best bar phase score);
+- where in the pulse each instrument plays (the pulse profile: the kick on the pulse and the
+  "and", ghost notes on the "e" and "a", ...), weighed by a template learnt from GMD performances;
+- a broad log-normal prior around the usual tempos breaks near-ties.
+
+The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
+to the tempo, then smoothed over a few pulses). ``tempo_sections`` writes the median tempo and a
+change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import librosa
 import numpy as np
 
-from groovesheet_shared.errors import TranscriptionError
-from groovesheet_worker.pipeline.types import Hit, TempoGrid
+from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.downbeat import phase_scores
+from groovesheet_worker.pipeline.rhythm_analysis import (
+    CRASH,
+    KICK,
+    SNARE,
+    TIME,
+    RhythmAnalysis,
+    Stroke,
+    fractional_index,
+)
+from groovesheet_worker.pipeline.time_signature import Meter
+from groovesheet_worker.pipeline.types import TempoChange
 
-# The onset envelope's hop: about 11.6 ms whatever the sample rate (512 samples at 44.1 kHz).
-ENVELOPE_HOP_SECONDS = 512 / 44100
-# Spectrogram frames computed at once (about 24 s), which bounds the memory of long songs.
-ENVELOPE_CHUNK_FRAMES = 2048
-# Tempo used when the audio gives nothing to track (silence, a handful of hits).
-FALLBACK_BPM = 120.0
-# Fewer hits than this and the audio is too sparse to track a tempo from.
-MIN_HITS_FOR_TRACKING = 4
-# A hit this close to a beat (in beats) counts as "on the beat" for phase and downbeat search.
-ON_BEAT_TOLERANCE = 0.125
-DEFAULT_TIME_SIGNATURE = "4/4"
+SIXTEENTHS, TRIPLETS = 4, 3
+# Roles whose place in the pulse (on it, on its 16ths or triplets) the reading's score weighs.
+PROFILE_ROLES: tuple[str, ...] = ("kick", "snare", "ghost", "time", "pedal", "tom")
+# A reading outside TEMPO_RANGE (a tracker that wandered off) is never chosen.
+OUT_OF_RANGE_PENALTY = 100.0
+FOUR_FOUR = Meter(4, 4)
+# Ratios of the strongest autocorrelation peaks that are candidates too.
+RELATED_RATIOS: tuple[float, ...] = (2.0, 0.5, 1.5, 2 / 3, 4 / 3, 3 / 4)
+# Phases (fractions of a pulse) a tracked grid is also read at; 16ths only move by half a pulse.
+PHASE_SHIFTS: tuple[float, ...] = (0.0, 0.5, 1 / 3, 2 / 3)
+DUPLE_SHIFTS: tuple[float, ...] = (0.0, 0.5)
 
 
 @dataclass(frozen=True)
-class Meter:
-    """A parsed time signature and the pulse a drummer counts in it."""
+class PulseReading:
+    """The counted pulse: its tempo, how it divides (4: 16ths, 3: triplets), and its times.
 
-    beats_per_bar: int
-    beat_unit: int
-
-    @property
-    def is_compound(self) -> bool:
-        """6/8, 9/8, 12/8: felt in dotted quarters, three eighths each."""
-        return self.beat_unit == 8 and self.beats_per_bar % 3 == 0 and self.beats_per_bar >= 6
-
-    @property
-    def beats_per_pulse(self) -> int:
-        return 3 if self.is_compound else 1
-
-    @property
-    def pulse_range(self) -> tuple[float, float, float]:
-        """(lowest, highest, most likely) pulse tempo when nothing else is known."""
-        if self.is_compound:
-            return 40.0, 120.0, 70.0
-        if self.beat_unit == 8:
-            return 140.0, 360.0, 230.0
-        return 70.0, 180.0, 115.0
-
-
-def parse_time_signature(time_signature: str | None) -> Meter:
-    """'4/4', '3/4', '6/8', '2/4', '5/4', '7/8', '12/8' ... into a Meter; None means 4/4."""
-    text = (time_signature or DEFAULT_TIME_SIGNATURE).strip()
-    try:
-        top, bottom = (int(part) for part in text.split("/"))
-    except ValueError:
-        top, bottom = 0, 0
-    if bottom not in (4, 8) or not 1 <= top <= 16:
-        raise TranscriptionError(
-            f"Time signature {text!r} is not supported: use one like 4/4, 3/4, 2/4, 5/4, 6/8, 7/8 or 12/8.",
-            code="invalid_time_signature",
-        )
-    return Meter(top, bottom)
-
-
-def estimate_tempo_grid(
-    drums_mono: np.ndarray,
-    sr: int,
-    hits: Sequence[Hit],
-    bpm_hint: float | None,
-    time_signature: str | None,
-) -> TempoGrid:
-    """Beat grid for the song: tempo, beat times covering every hit, and bar 1's downbeat.
-
-    ``bpm_hint`` counts the pulse (quarters in x/4, dotted quarters in 6/8 and 12/8, eighths in
-    other x/8); with a hint the grid is even and only its phase is taken from the music.
+    ``score`` rates the tempo level, ``phase_score`` whether these pulses (not the "and"s) are the beats.
     """
-    meter = parse_time_signature(time_signature)
-    if bpm_hint is not None and not (10.0 <= bpm_hint <= 500.0):
-        raise TranscriptionError(f"A tempo of {bpm_hint} BPM is not plausible.", code="invalid_bpm")
-    audio = np.asarray(drums_mono, dtype=np.float32).reshape(-1)
-    duration = len(audio) / sr if sr > 0 else 0.0
-    hop = max(64, round(sr * ENVELOPE_HOP_SECONDS))
-    frame_rate = sr / hop
-    envelope = _onset_envelope(audio, sr, hop)
-    if envelope is None and len(hits) >= MIN_HITS_FOR_TRACKING:
-        # No usable audio but the hits themselves still carry the rhythm.
-        envelope = _hits_envelope(hits, frame_rate)
 
+    bpm: float
+    subdivision: int
+    pulses: np.ndarray
+    score: float = 0.0
+    evidence: dict[str, float] = field(default_factory=dict)
+    phase_score: float = 0.0
+
+
+def read_pulse(
+    analysis: RhythmAnalysis,
+    bpm_hint: float | None = None,
+    subdivision_hint: int | None = None,
+    candidates: list[float] | None = None,
+) -> PulseReading:
+    """The best reading of the pulse (``bpm_hint`` fixes its tempo, ``subdivision_hint`` its division)."""
+    envelope = analysis.tracking_envelope()
     if envelope is None:
-        pulse_bpm = float(bpm_hint or _fallback_pulse_bpm(meter))
-        first = min((h.time for h in hits), default=0.0)
-        pulses = _even_pulses(first, 60.0 / pulse_bpm)
-    elif bpm_hint is not None:
-        pulse_bpm = float(bpm_hint)
-        phase_guide = _with_backbeat(envelope, hits, frame_rate)
-        pulses = _even_pulses(_best_phase(phase_guide, frame_rate, 60.0 / pulse_bpm), 60.0 / pulse_bpm)
-    else:
-        pulse_bpm = _pulse_tempo(envelope, frame_rate, meter)
-        pulses = _track_pulses(envelope, sr, hop, pulse_bpm)
-        if (
-            meter.beat_unit == 4
-            and pulse_bpm * 2 <= meter.pulse_range[1]
-            and _snare_on_the_ands(pulses, hits)
-        ):
-            pulses = _split_pulses(pulses, 2)
-            pulse_bpm *= 2
-        if len(pulses) >= 4:
-            # The fitted slope follows the whole song, not the autocorrelation's lag resolution.
-            pulse_bpm = 60.0 / float(np.polyfit(np.arange(len(pulses)), pulses, 1)[0])
-        else:
-            pulses = _even_pulses(_best_phase(envelope, frame_rate, 60.0 / pulse_bpm), 60.0 / pulse_bpm)
+        bpm = float(bpm_hint or C.FALLBACK_BPM)
+        first = analysis.played_span[0]
+        return PulseReading(bpm, subdivision_hint or SIXTEENTHS, even_pulses(first, 60.0 / bpm, 2))
+    if bpm_hint is not None:
+        return _hinted_reading(analysis, envelope, bpm_hint, subdivision_hint)
+    tempi = candidates if candidates is not None else candidate_tempi(envelope, analysis.frame_rate)
+    readings = [best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint)) for bpm in tempi]
+    return max(readings, key=lambda r: r.score)
 
-    beats = _split_pulses(pulses, meter.beats_per_pulse)
-    beats = _align_to_hits(beats, hits)
-    end = max([duration, *(h.time for h in hits)])
-    start = min([0.0, *(h.time for h in hits)])
-    beats = _extend(beats, start, end, margin_beats=meter.beats_per_bar + 1)
-    downbeat = _choose_downbeat(beats, hits, meter)
-    return TempoGrid(
-        bpm=float(pulse_bpm),
-        beats=tuple(float(b) for b in beats),
-        downbeat=downbeat,
-        beats_per_bar=meter.beats_per_bar,
-        beat_unit=meter.beat_unit,
+
+def best_phase_reading(readings: list[PulseReading]) -> PulseReading:
+    """Of one tracked tempo's readings at each phase, the one whose pulses are the beats."""
+    return max(readings, key=lambda r: r.phase_score)
+
+
+def candidate_tempi(envelope: np.ndarray, frame_rate: float) -> list[float]:
+    """Local maxima of the envelope's autocorrelation inside TEMPO_RANGE, strongest first."""
+    # A little beyond the range, so a pulse right at its ends is still a peak.
+    low, high = (
+        C.TEMPO_RANGE[0] * (1 - C.CANDIDATE_MERGE_RATIO),
+        C.TEMPO_RANGE[1] * (1 + C.CANDIDATE_MERGE_RATIO),
     )
-
-
-def beat_index_at(grid: TempoGrid, time: float) -> float:
-    """Fractional beat index of ``time`` in ``grid.beats`` (linear between beats, extrapolated outside)."""
-    beats = np.asarray(grid.beats)
-    if len(beats) < 2:
-        return 0.0
-    k = int(np.clip(np.searchsorted(beats, time, side="right") - 1, 0, len(beats) - 2))
-    return k + (time - beats[k]) / (beats[k + 1] - beats[k])
-
-
-def _fallback_pulse_bpm(meter: Meter) -> float:
-    return FALLBACK_BPM / meter.beats_per_pulse * (2 if meter.beat_unit == 8 and not meter.is_compound else 1)
-
-
-def _onset_envelope(audio: np.ndarray, sr: int, hop: int) -> np.ndarray | None:
-    """Spectral-flux onset strength, or None when the audio is too short or silent to track."""
-    if sr <= 0 or len(audio) < 4 * hop or not np.any(np.abs(audio) > 1e-4):
-        return None
-    envelope = librosa.onset.onset_strength(S=_mel_power_db(audio, sr, hop), sr=sr, hop_length=hop)
-    if envelope.max() <= 0:
-        return None
-    return envelope
-
-
-def _mel_power_db(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
-    """librosa's default onset mel spectrogram, computed a chunk at a time.
-
-    Identical to ``onset_strength(y=...)``'s own, but a 10-minute song never holds its whole
-    complex STFT (over 400 MB at 44.1 kHz) in memory at once.
-    """
-    n_fft = 2048
-    frames = 1 + len(audio) // hop
-    padded = np.pad(audio, n_fft // 2)  # what center=True does
-    parts = []
-    for first in range(0, frames, ENVELOPE_CHUNK_FRAMES):
-        count = min(ENVELOPE_CHUNK_FRAMES, frames - first)
-        segment = padded[first * hop : (first + count - 1) * hop + n_fft]
-        parts.append(
-            librosa.feature.melspectrogram(y=segment, sr=sr, n_fft=n_fft, hop_length=hop, center=False)
-        )
-    return librosa.power_to_db(np.concatenate(parts, axis=1))
-
-
-def _pulse_tempo(envelope: np.ndarray, frame_rate: float, meter: Meter) -> float:
-    """Most likely pulse tempo: autocorrelation comb with its harmonics, times a tempo prior.
-
-    Scoring the lag together with its double, quadruple and half is what stops the octave errors of
-    a plain peak pick: a busy hi-hat makes the half-beat lag strong, but only the true beat also
-    lines up with the bar.
-    """
-    low, high, likely = meter.pulse_range
     centred = envelope - envelope.mean()
-    max_lag = min(len(centred) - 1, int(8 * 60.0 / low * frame_rate) + 2)
+    max_lag = min(len(centred) - 1, int(60.0 / low * frame_rate) + 2)
+    if max_lag < 2:
+        return [C.FALLBACK_BPM]
     acf = librosa.autocorrelate(centred, max_size=max_lag + 1)
     if acf[0] <= 0:
-        return likely
+        return [C.FALLBACK_BPM]
     acf = acf / acf[0]
-    lags = np.arange(len(acf))
-    candidates = np.arange(low, high + 0.01, 0.1)
-    scores = np.zeros(len(candidates))
-    for factor, weight in _comb_harmonics(meter):
-        lag = 60.0 / candidates * frame_rate * factor
-        inside = lag < len(acf) - 1
-        scores[inside] += weight * np.interp(lag[inside], lags, acf)
-    # A broad log-normal prior only breaks near-ties between octaves.
-    prior = np.exp(-0.5 * (np.log2(candidates / likely) / 1.0) ** 2)
-    scores = np.maximum(scores, 0.0) * prior
-    return float(candidates[int(np.argmax(scores))])
+    tempi = np.exp(np.linspace(np.log(low), np.log(high), 400))
+    strength = np.interp(60.0 / tempi * frame_rate, np.arange(len(acf)), acf)
+    peaks = [
+        i
+        for i in range(1, len(tempi) - 1)
+        if strength[i] >= strength[i - 1] and strength[i] > strength[i + 1]
+    ]
+    ranked = [float(tempi[i]) for i in sorted(peaks, key=lambda i: -strength[i])]
+    # The strongest peaks' relatives too: the pulse may be a level the envelope barely shows.
+    related = [bpm * ratio for bpm in ranked[: C.RELATED_CANDIDATE_SOURCES] for ratio in RELATED_RATIOS]
+    chosen: list[float] = []
+    for bpm in ranked[: C.MAX_TEMPO_CANDIDATES] + related:
+        fresh = all(abs(bpm / other - 1.0) > C.CANDIDATE_MERGE_RATIO for other in chosen)
+        if fresh and low <= bpm <= high:
+            chosen.append(bpm)
+    return chosen or [C.FALLBACK_BPM]
 
 
-def _comb_harmonics(meter: Meter) -> list[tuple[float, float]]:
-    """Lag multiples scored with the pulse: its subdivision, and the bar (or two pulses when even)."""
-    subdivision = 3.0 if meter.is_compound else 2.0
-    pulses_per_bar = meter.beats_per_bar // meter.beats_per_pulse
-    bar = 2.0 if pulses_per_bar % 2 == 0 else float(pulses_per_bar)
-    return [(1.0, 1.0), (1.0 / subdivision, 0.5), (bar, 0.5), (2.0 * bar, 0.25)]
+def readings_at(
+    analysis: RhythmAnalysis,
+    envelope: np.ndarray,
+    bpm: float,
+    subdivision_hint: int | None = None,
+    even_from: float | None = None,
+) -> list[PulseReading]:
+    """The tracked pulses at ``bpm`` (an even grid from ``even_from`` when given), read at each phase.
+
+    The tracker sits on the strongest onsets, which with even 8th-note hi-hats can be the "and"s as
+    well as the beats; the grid moved by half a pulse (a third or two in triplets) is read too.
+    """
+    if even_from is None:
+        tracked = track_pulses(envelope, analysis, bpm)
+    else:
+        first, last = analysis.played_span
+        period = 60.0 / bpm
+        start = even_from + math.floor((first - even_from) / period) * period
+        tracked = even_pulses(start, period, max(2, math.ceil((last - start) / period) + 2))
+    period = float(np.median(np.diff(tracked))) if len(tracked) > 1 else 60.0 / bpm
+    readings = []
+    for shift in PHASE_SHIFTS:
+        pulses = tracked + shift * period
+        evidence = pulse_evidence(pulses, analysis)
+        subdivision = subdivision_hint or _subdivision(evidence)
+        if subdivision == SIXTEENTHS and shift not in DUPLE_SHIFTS:
+            continue
+        tracked_bpm = median_bpm(pulses)
+        evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
+        features = reading_features(evidence, subdivision, tracked_bpm)
+        score = weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(tracked_bpm)
+        phase_score = weighed(features, C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS)
+        readings.append(PulseReading(tracked_bpm, subdivision, pulses, score, evidence, phase_score))
+    return readings
 
 
-def _track_pulses(envelope: np.ndarray, sr: int, hop: int, pulse_bpm: float) -> np.ndarray:
-    """Pulse times from librosa's dynamic-programming tracker held to ``pulse_bpm``."""
+def four_four_bar_fit(pulses: np.ndarray, analysis: RhythmAnalysis) -> float:
+    """How well the strokes make 4/4 bars of these pulses: the best bar phase's downbeat score.
+
+    At the right tempo a groove's bars are clean (kick on 1, snare on 2 and 4, the learnt bar
+    profile); at double or half the tempo, or three halves of it, they are not.
+    """
+    strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
+    if len(pulses) < 2 or not strokes:
+        return 0.0
+    return max(phase_scores(pulses, strokes, FOUR_FOUR).values())
+
+
+def _hinted_reading(
+    analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
+) -> PulseReading:
+    """The uploader's tempo: tracked when the tracker agrees with it, else an even grid on the music;
+    either way on the phase that reads best."""
+    reading = best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint))
+    if len(reading.pulses) >= 4 and abs(reading.bpm / bpm - 1.0) <= C.HINT_TRACKING_AGREEMENT:
+        return replace(reading, bpm=bpm)
+    period = 60.0 / bpm
+    anchor = best_phase(envelope, analysis.frame_rate, period)
+    even = [replace(r, bpm=bpm) for r in readings_at(analysis, envelope, bpm, subdivision_hint, anchor)]
+    return best_phase_reading(even)
+
+
+def track_pulses(envelope: np.ndarray, analysis: RhythmAnalysis, bpm: float) -> np.ndarray:
+    """Pulse times held loosely to ``bpm``, ragged ends trimmed, smoothed over a few pulses."""
     _, frames = librosa.beat.beat_track(
-        onset_envelope=envelope, sr=sr, hop_length=hop, bpm=pulse_bpm, tightness=200, trim=False
+        onset_envelope=envelope,
+        sr=analysis.sample_rate,
+        hop_length=analysis.hop,
+        bpm=bpm,
+        tightness=C.TRACKING_TIGHTNESS,
+        trim=False,
     )
-    times = np.asarray(librosa.frames_to_time(frames, sr=sr, hop_length=hop), dtype=float)
-    return _trim_ragged_edges(times)
+    times = np.asarray(frames, dtype=float) / analysis.frame_rate
+    times = _trim_ragged_edges(times)
+    if len(times) < 4:
+        period = 60.0 / bpm
+        return even_pulses(best_phase(envelope, analysis.frame_rate, period), period, 2)
+    return smooth_pulses(times)
 
 
 def _trim_ragged_edges(times: np.ndarray) -> np.ndarray:
-    """Drop beats at either end that are off the tracked tempo (the tracker guesses there).
-
-    ``_extend`` then replaces them by extrapolating the steady beats.
-    """
+    """Drop pulses at either end that are off the tracked tempo (the tracker guesses there)."""
     if len(times) < 4:
         return times
     intervals = np.diff(times)
-    steady = np.abs(intervals / np.median(intervals) - 1.0) <= 0.1
+    steady = np.abs(intervals / np.median(intervals) - 1.0) <= C.RAGGED_EDGE_TOLERANCE
     first = int(np.argmax(steady))
     last = len(steady) - int(np.argmax(steady[::-1]))
     return times[first : last + 1] if last - first >= 2 else times
 
 
-def _snare_on_the_ands(pulses: np.ndarray, hits: Sequence[Hit]) -> bool:
-    """True when kicks sit on the pulse and snares halfway between: a backbeat counted at half speed.
+def smooth_pulses(times: np.ndarray) -> np.ndarray:
+    """Each pulse moved onto a parabola fitted to its neighbours (SMOOTHING_PULSES either side).
 
-    The autocorrelation cannot tell 87 from 174 BPM when the hi-hat plays 8ths at 174; the drummer's
-    backbeat can: at the right tempo the snare is on beats 2 and 4, never on the "and".
+    A parabola follows a drummer speeding up or slowing down; each stroke's own timing averages out.
     """
-    if len(pulses) < 4:
-        return False
-    on_beat = {"kick": 0.0, "snare": 0.0}
-    on_and = {"kick": 0.0, "snare": 0.0}
-    total = {"kick": 0.0, "snare": 0.0}
-    for hit in hits:
-        if hit.instrument not in total or not pulses[0] <= hit.time <= pulses[-1]:
-            continue
-        fraction = _fractional_index(pulses, hit.time) % 1.0
-        total[hit.instrument] += hit.confidence
-        if min(fraction, 1.0 - fraction) <= ON_BEAT_TOLERANCE:
-            on_beat[hit.instrument] += hit.confidence
-        elif abs(fraction - 0.5) <= ON_BEAT_TOLERANCE:
-            on_and[hit.instrument] += hit.confidence
-    if total["snare"] <= 0 or total["kick"] <= 0:
-        return False
-    kick_beat, kick_and = on_beat["kick"] / total["kick"], on_and["kick"] / total["kick"]
-    snare_beat, snare_and = on_beat["snare"] / total["snare"], on_and["snare"] / total["snare"]
-    # Either way round: the tracker may have locked onto the snares instead of the kicks.
-    return (snare_and >= 0.7 and kick_beat >= 0.5) or (snare_beat >= 0.7 and kick_and >= 0.5)
+    n = len(times)
+    if n < 3:
+        return np.asarray(times, dtype=float)
+    out = np.empty(n)
+    index = np.arange(n, dtype=float)
+    for i in range(n):
+        lo, hi = max(0, i - C.SMOOTHING_PULSES), min(n, i + C.SMOOTHING_PULSES + 1)
+        degree = 2 if hi - lo >= 5 else 1
+        out[i] = np.polyval(np.polyfit(index[lo:hi] - i, times[lo:hi], degree), 0.0)
+    return out
 
 
-def _with_backbeat(envelope: np.ndarray, hits: Sequence[Hit], frame_rate: float) -> np.ndarray:
-    """The onset envelope plus the kicks and snares, so an even grid sits on the beat, not the "and".
-
-    Loud off-beat hi-hats can outweigh the beat in the audio; kicks and snares rarely do.
-    """
-    backbeat = [h for h in hits if h.instrument in ("kick", "snare")]
-    if not backbeat or envelope.max() <= 0:
-        return envelope
-    drums = _hits_envelope(backbeat, frame_rate)[: len(envelope)]
-    drums = np.pad(drums, (0, len(envelope) - len(drums)))
-    return envelope / envelope.max() + (drums / drums.max() if drums.max() > 0 else 0.0)
+def even_pulses(anchor: float, period: float, count: int) -> np.ndarray:
+    return anchor + period * np.arange(count, dtype=float)
 
 
-def _best_phase(envelope: np.ndarray, frame_rate: float, period: float) -> float:
-    """Offset of an even pulse train (in seconds, 0..period) that sits on the strongest onsets."""
+def best_phase(envelope: np.ndarray, frame_rate: float, period: float) -> float:
+    """Offset (seconds, 0..period) of an even pulse train that sits on the strongest onsets."""
     times = np.arange(len(envelope)) / frame_rate
     best, best_score = 0.0, -math.inf
     for phase in np.arange(0.0, period, 0.002):
@@ -287,116 +256,218 @@ def _best_phase(envelope: np.ndarray, frame_rate: float, period: float) -> float
     return best
 
 
-def _even_pulses(anchor: float, period: float) -> np.ndarray:
-    """Two pulses a period apart; ``_extend`` carries them over the whole song."""
-    return anchor + period * np.arange(2, dtype=float)
+def median_bpm(pulses: np.ndarray) -> float:
+    intervals = np.diff(pulses)
+    return 60.0 / float(np.median(intervals)) if len(intervals) else C.FALLBACK_BPM
 
 
-def _hits_envelope(hits: Sequence[Hit], frame_rate: float) -> np.ndarray:
-    """An onset envelope drawn from the hits: a short bump at each hit, as high as its confidence."""
-    last = max(h.time for h in hits)
-    envelope = np.zeros(int((max(last, 0.0) + 1.0) * frame_rate) + 1)
-    for hit in hits:
-        if hit.time >= 0:
-            envelope[round(hit.time * frame_rate)] += max(hit.confidence, 0.05)
-    return np.convolve(envelope, np.array([0.25, 1.0, 0.25]), mode="same")
+def pulse_evidence(pulses: np.ndarray, analysis: RhythmAnalysis) -> dict[str, float]:
+    """How the strokes sit on a pulse grid: the terms ``reading_score`` weighs (0..1 each)."""
+    strokes = analysis.strokes
+    backbeat_strokes = set(analysis.backbeat_strokes())
+    if len(pulses) < 2 or not strokes:
+        return {}
+    period = float(np.median(np.diff(pulses)))
+    tolerance = max(C.GRID_TOLERANCE, C.GRID_TOLERANCE_SECONDS / period)
+    inside = [s for s in strokes if pulses[0] - period / 2 <= s.time <= pulses[-1] + period / 2]
+    if not inside:
+        return {}
+    position = fractional_index(pulses, np.array([s.time for s in inside]))
+    weight = np.array([s.weight for s in inside])
+    role = np.array([s.role for s in inside])
+
+    def off(step: int) -> np.ndarray:
+        return np.abs(position * step - np.round(position * step)) / step
+
+    on_pulse = off(1) <= tolerance
+    evidence = {
+        "time_on_pulse": _share(weight[role == TIME], on_pulse[role == TIME], default=0.5),
+        "fit_16ths": _share(weight, off(4) <= tolerance),
+        "fit_triplets": _share(weight, off(3) <= tolerance),
+        "kick_on_pulse": _share(weight[role == KICK], on_pulse[role == KICK], default=0.5),
+        "presence": _presence(position[role != CRASH], tolerance),
+    }
+    backbeat = np.array([s in backbeat_strokes for s in inside])
+    if backbeat.sum() >= C.MIN_BACKBEAT_STROKES:
+        evidence["backbeat_on_pulse"] = _share(weight[backbeat], on_pulse[backbeat])
+        landed = backbeat & on_pulse
+        gaps = np.diff(np.unique(np.round(position[landed]).astype(int)))
+        if len(gaps) >= C.MIN_BACKBEAT_STROKES - 1:
+            evidence["backbeat_gap_1"] = float(np.mean(gaps == 1))
+            evidence["backbeat_gap_2"] = float(np.mean(gaps == 2))
+            evidence["backbeat_gap_4_or_more"] = float(np.mean(gaps >= 4))
+    evidence |= _pulse_profile(position, weight, _profile_roles(inside), tolerance)
+    gaps = _note_gaps(position, np.array([s.time for s in inside]))
+    if len(gaps):
+        evidence["fine_notes_16ths"] = float(np.mean(gaps < C.FINE_GAP))
+        evidence["fine_notes_triplets"] = float(np.mean(gaps < C.FINE_GAP_TRIPLETS))
+        evidence["coarse_notes"] = float(np.mean(gaps >= C.COARSE_GAP))
+    return evidence
 
 
-def _split_pulses(pulses: np.ndarray, beats_per_pulse: int) -> np.ndarray:
-    """Beat-unit times: each dotted-quarter pulse becomes three eighths."""
-    if beats_per_pulse == 1 or len(pulses) < 2:
-        return np.asarray(pulses, dtype=float)
-    parts = [
-        pulses[i] + (pulses[i + 1] - pulses[i]) * np.arange(beats_per_pulse) / beats_per_pulse
-        for i in range(len(pulses) - 1)
-    ]
-    return np.concatenate([*parts, pulses[-1:]])
+def _profile_roles(strokes: list[Stroke]) -> np.ndarray:
+    """Each stroke's role for the pulse profile: ghost snares apart from the main ones."""
+    return np.array(["ghost" if s.role == SNARE and s.is_ghost else s.role for s in strokes])
 
 
-def _align_to_hits(beats: np.ndarray, hits: Sequence[Hit]) -> np.ndarray:
-    """Shift the grid by the median offset of on-beat hits, so grid and hit detector agree on 'now'."""
-    if len(beats) < 2 or len(hits) < MIN_HITS_FOR_TRACKING:
-        return beats
-    offsets = []
-    for hit in hits:
-        k = int(np.clip(np.searchsorted(beats, hit.time) - 1, 0, len(beats) - 2))
-        for j in (k, k + 1):
-            period = beats[min(j + 1, len(beats) - 1)] - beats[max(j - 1, 0)]
-            tolerance = ON_BEAT_TOLERANCE * period / 2
-            if abs(hit.time - beats[j]) <= tolerance:
-                offsets.append(hit.time - beats[j])
-    if len(offsets) < MIN_HITS_FOR_TRACKING:
-        return beats
-    return beats + float(np.median(offsets))
+def _pulse_profile(
+    position: np.ndarray, weight: np.ndarray, roles: np.ndarray, tolerance: float
+) -> dict[str, float]:
+    """Where in the pulse each role plays: its share of weight on each 16th (``kick@0/4`` is the kick
+    on the pulse) and on each 8th-note triplet (``snare@2/3``)."""
+    profile: dict[str, float] = {}
+    for division in (SIXTEENTHS, TRIPLETS):
+        steps = position * division
+        on_grid = np.abs(steps - np.round(steps)) <= tolerance * division
+        slot = np.round(steps).astype(int) % division
+        for role in PROFILE_ROLES:
+            mine = roles == role
+            total = float(weight[mine].sum())
+            for k in range(division):
+                chosen = mine & on_grid & (slot == k)
+                profile[f"{role}@{k}/{division}"] = float(weight[chosen].sum() / total) if total else 0.0
+    return profile
 
 
-def _extend(beats: np.ndarray, start: float, end: float, margin_beats: int) -> np.ndarray:
-    """Extrapolate beats at the local tempo so at least ``margin_beats`` lie beyond start and end."""
-    if len(beats) == 1:
-        beats = np.array([beats[0], beats[0] + 60.0 / FALLBACK_BPM])
-    head_period = float(np.median(np.diff(beats[:5])))
-    tail_period = float(np.median(np.diff(beats[-5:])))
-    before = max(0, math.ceil((beats[0] - start) / head_period)) + margin_beats
-    after = max(0, math.ceil((end - beats[-1]) / tail_period)) + margin_beats
-    head = beats[0] - head_period * np.arange(before, 0, -1)
-    tail = beats[-1] + tail_period * np.arange(1, after + 1)
-    return np.concatenate([head, beats, tail])
+def _share(weight: np.ndarray, chosen: np.ndarray, default: float = 0.0) -> float:
+    total = float(weight.sum())
+    return float(weight[chosen].sum() / total) if total > 0 else default
 
 
-# Accent templates: beat index in the bar (0-based, in beat units) -> weight, per instrument.
-def _accent_template(meter: Meter) -> dict[str, dict[int, float]]:
-    n = meter.beats_per_bar
-    if (n, meter.beat_unit) == (4, 4):
-        return {"kick": {0: 1.0, 2: 0.6}, "snare": {1: 1.0, 3: 1.0}, "crash": {0: 1.5}}
-    if (n, meter.beat_unit) == (12, 8):
-        return {"kick": {0: 1.0, 6: 0.6}, "snare": {3: 1.0, 9: 1.0}, "crash": {0: 1.5}}
-    if meter.is_compound:
-        return {"kick": {0: 1.0}, "snare": {n // 2: 1.0}, "crash": {0: 1.5}}
-    if n == 3:
-        return {"kick": {0: 1.0}, "snare": {1: 0.5, 2: 0.5}, "crash": {0: 1.5}}
-    if n == 2:
-        return {"kick": {0: 1.0}, "snare": {1: 1.0}, "crash": {0: 1.5}}
-    # Odd and long meters: the bar starts with the kick and crash; the snare avoids beat 1.
-    return {"kick": {0: 1.0}, "snare": dict.fromkeys(range(1, n), 0.3), "crash": {0: 1.5}}
+def _presence(position: np.ndarray, tolerance: float) -> float:
+    """Share of the pulses, from the first stroke to the last, that have a stroke on them."""
+    if not len(position):
+        return 0.0
+    first, last = math.ceil(position.min() - tolerance), math.floor(position.max() + tolerance)
+    if last < first:
+        return 0.0
+    nearest = np.round(position)
+    hit = {int(k) for k, p in zip(nearest, position, strict=True) if abs(p - k) <= tolerance}
+    return len(hit & set(range(first, last + 1))) / (last - first + 1)
 
 
-def _choose_downbeat(beats: np.ndarray, hits: Sequence[Hit], meter: Meter) -> int:
-    """Index in ``beats`` of bar 1's first beat.
+def _note_gaps(position: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Gaps (pulses) between successive notes, strokes closer than SAME_NOTE_SECONDS being one note."""
+    order = np.argsort(times)
+    times, position = times[order], position[order]
+    keep = np.concatenate([[True], np.diff(times) > C.SAME_NOTE_SECONDS])
+    return np.diff(position[keep])
 
-    The bar phase is the one where kicks, snares and crashes fall on the accented beats of the
-    meter (kick on 1 and 3, snare on 2 and 4 in 4/4). Bar 1 is then the bar holding the first hit,
-    so a pickup is written as the end of a full bar 1 that starts with rests.
+
+def _subdivision(evidence: dict[str, float]) -> int:
+    triplets, sixteenths = evidence.get("fit_triplets", 0.0), evidence.get("fit_16ths", 0.0)
+    return TRIPLETS if triplets > sixteenths + C.TRIPLET_MARGIN else SIXTEENTHS
+
+
+def reading_features(evidence: dict[str, float], subdivision: int, bpm: float) -> dict[str, float]:
+    """The terms of a reading's score, each oriented so that higher means more like a drummer's reading."""
+    if not evidence:
+        return {"prior": tempo_prior(bpm, subdivision)}
+    fine = evidence.get("fine_notes_triplets" if subdivision == TRIPLETS else "fine_notes_16ths", 0.0)
+    return {
+        "grid_fit": evidence["fit_triplets"] if subdivision == TRIPLETS else evidence["fit_16ths"],
+        "pulse_presence": evidence["presence"],
+        "kick_on_pulse": evidence["kick_on_pulse"],
+        "time_on_pulse": evidence["time_on_pulse"],
+        "backbeat_on_pulse": evidence.get("backbeat_on_pulse", 0.5),
+        "backbeat_every_pulse": evidence.get("backbeat_gap_1", 0.0),
+        "backbeat_every_other_pulse": evidence.get("backbeat_gap_2", 0.0),
+        "backbeat_every_fourth_pulse": evidence.get("backbeat_gap_4_or_more", 0.0),
+        "not_finer_than_16ths": -fine,
+        "not_all_quarters": -evidence.get("coarse_notes", 0.0),
+        "four_four_bar_fit": evidence.get("four_four_bar_fit", 0.0),
+        "triplets": float(subdivision == TRIPLETS),
+        "prior": tempo_prior(bpm, subdivision),
+    } | {name: evidence.get(name, 0.0) for name in profile_features(subdivision)}
+
+
+def profile_features(subdivision: int) -> list[str]:
+    """The pulse-profile features a reading in ``subdivision`` is scored with."""
+    return [f"{role}@{k}/{subdivision}" for role in PROFILE_ROLES for k in range(subdivision)]
+
+
+def reading_score(evidence: dict[str, float], subdivision: int, bpm: float) -> float:
+    """How a drummer would rate this tempo level (higher is better): READING_WEIGHTS times the features."""
+    features = reading_features(evidence, subdivision, bpm)
+    return weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(bpm)
+
+
+def weighed(features: dict[str, float], weights: dict[str, float]) -> float:
+    return sum(weights.get(name, 0.0) * value for name, value in features.items())
+
+
+def _range_penalty(bpm: float) -> float:
+    low, high = C.TEMPO_RANGE
+    inside = low * (1 - C.CANDIDATE_MERGE_RATIO) <= bpm <= high * (1 + C.CANDIDATE_MERGE_RATIO)
+    return 0.0 if inside else OUT_OF_RANGE_PENALTY
+
+
+def tempo_prior(bpm: float, subdivision: int) -> float:
+    """Log-normal log-prior of a counted pulse; a slow pulse divided in three is a compound meter's."""
+    compound = subdivision == TRIPLETS and bpm < C.COMPOUND_MAX_PULSE_BPM
+    centre = C.COMPOUND_PRIOR_CENTRE_BPM if compound else C.PRIOR_CENTRE_BPM
+    return -0.5 * (math.log2(bpm / centre) / C.PRIOR_OCTAVES) ** 2
+
+
+def tempo_sections(
+    beats: np.ndarray,
+    downbeat: int,
+    beats_per_bar: int,
+    beats_per_pulse: int,
+    played: tuple[float, float],
+    main_bpm: float | None = None,
+) -> tuple[float, tuple[TempoChange, ...]]:
+    """The written tempo (``main_bpm``, else the median over the played bars) and its changes.
+
+    Bars are measured from their own beats. A run of at least MIN_SECTION_BARS bars more than
+    TEMPO_CHANGE_THRESHOLD away from the tempo in force starts a section; a section is written at
+    its median tempo, or at the main tempo when it is that close to it.
     """
-    n = meter.beats_per_bar
-    if not hits:
-        first_beat = int(np.searchsorted(beats, 0.0 - 1e-9))
-        return max(0, first_beat)
-    template = _accent_template(meter)
-    scores = np.zeros(n)
-    for hit in hits:
-        weights = template.get(hit.instrument)
-        if not weights:
-            continue
-        index = _fractional_index(beats, hit.time)
-        nearest = round(index)
-        if abs(index - nearest) > ON_BEAT_TOLERANCE:
-            continue
-        for phase in range(n):
-            scores[phase] += hit.confidence * weights.get((nearest - phase) % n, 0.0)
-    first_time = min(h.time for h in hits)
-    first_index = _fractional_index(beats, first_time)
-    # Ties (no accents at all) go to the phase that starts bar 1 on the first hit.
-    tie_break = [((round(first_index) - phase) % n == 0) * 1e-6 for phase in range(n)]
-    phase = int(np.argmax(scores + np.array(tie_break)))
-    # Latest beat with that phase at or before the first hit (within rounding of a 16th).
-    candidate = math.floor(first_index + ON_BEAT_TOLERANCE)
-    while (candidate - phase) % n:
-        candidate -= 1
-    while candidate < 0:
-        candidate += n
-    return candidate
+    bar_tempi = _bar_tempi(beats, downbeat, beats_per_bar, beats_per_pulse, played)
+    if not bar_tempi:
+        return float(main_bpm or median_bpm(beats) / beats_per_pulse), ()
+    bars = sorted(bar_tempi)
+    values = np.array([bar_tempi[b] for b in bars])
+    main = float(main_bpm if main_bpm is not None else np.median(values))
+    smooth = np.array([np.median(values[max(0, i - 1) : i + 2]) for i in range(len(values))])
+
+    starts = [0]
+    current = float(np.median(values[: C.MIN_SECTION_BARS]))
+    i = 0
+    while i < len(values):
+        run = 0
+        while i + run < len(values) and abs(smooth[i + run] / current - 1.0) > C.TEMPO_CHANGE_THRESHOLD:
+            run += 1
+        if run >= C.MIN_SECTION_BARS:
+            starts.append(i)
+            current = float(np.median(values[i : i + run]))
+            i += run
+        else:
+            i += 1
+    changes: list[TempoChange] = []
+    written_before = main
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(values)
+        tempo = float(np.median(values[start:end]))
+        written = main if abs(tempo / main - 1.0) <= C.TEMPO_CHANGE_THRESHOLD else round(tempo, 1)
+        if written != written_before:
+            changes.append(TempoChange(bar=bars[start], bpm=written))
+            written_before = written
+    return main, tuple(changes)
 
 
-def _fractional_index(beats: np.ndarray, time: float) -> float:
-    k = int(np.clip(np.searchsorted(beats, time, side="right") - 1, 0, len(beats) - 2))
-    return k + (time - beats[k]) / (beats[k + 1] - beats[k])
+def _bar_tempi(
+    beats: np.ndarray, downbeat: int, beats_per_bar: int, beats_per_pulse: int, played: tuple[float, float]
+) -> dict[int, float]:
+    """Counted tempo of every bar (1-based) that lies within the played music."""
+    out: dict[int, float] = {}
+    first, last = played
+    bar = 1
+    start = downbeat
+    while start + beats_per_bar < len(beats):
+        times = beats[start : start + beats_per_bar + 1]
+        if times[0] >= first - 1e-6 and times[-1] <= last + (times[-1] - times[-2]):
+            out[bar] = 60.0 / float(np.median(np.diff(times))) / beats_per_pulse
+        start += beats_per_bar
+        bar += 1
+    return out

@@ -17,7 +17,7 @@ from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult
 
 from ..config import WorkerSettings
 from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
-from . import events, midi, musicxml, notation_check, quantize, tempo
+from . import beat_grid, events, midi, musicxml, notation_check, quantize
 from .audio import load_song
 from .constants import SAMPLE_RATE
 from .hit_finding import HitFinding, load_hit_finder
@@ -107,7 +107,9 @@ class Transcriber:
         checkpoint("classified")
 
         with clock("tempo"):
-            grid = tempo.estimate_tempo_grid(drums, SAMPLE_RATE, hits, options.bpm, options.time_signature)
+            grid = beat_grid.estimate_tempo_grid(
+                drums, SAMPLE_RATE, hits, options.bpm, options.time_signature
+            )
         with clock("quantize"):
             placed = quantize.place_hits(hits, grid)
         checkpoint("building")

@@ -67,14 +67,27 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class TempoChange:
+    """A metronome mark inside the song: from ``bar`` (1-based) on, the counted tempo is ``bpm``."""
+
+    bar: int
+    bpm: float
+
+
+@dataclass(frozen=True)
 class TempoGrid:
     """Where the beats and bars are.
 
     A beat is one ``beat_unit`` note (a quarter in 4/4, an eighth in 6/8). ``bpm`` is the tempo a
     drummer counts and a metronome mark shows: quarters in x/4, dotted quarters (``beats_per_pulse``
-    = 3 beats) in 6/8, 9/8 and 12/8, eighths in other x/8 meters.
+    = 3 beats) in 6/8, 9/8 and 12/8, eighths in other x/8 meters; it is the song's main (median)
+    tempo, written at bar 1 unless ``tempo_changes`` says otherwise.
     ``beats`` are beat times in seconds covering the whole song (extrapolated before the first and
     after the last detected beat); ``downbeat`` is the index in ``beats`` of the first beat of bar 1.
+    ``pickup_beats`` beats before the downbeat are a pickup bar (bar 0, written as a short measure
+    with ``implicit="yes"``); with 0, music before bar 1 is pulled onto its downbeat.
+    ``tempo_changes`` are the sections whose tempo moves away from ``bpm``, in bar order; each
+    is written as a metronome mark at its bar, and a later change back to ``bpm`` is listed too.
     """
 
     bpm: float
@@ -82,6 +95,8 @@ class TempoGrid:
     downbeat: int
     beats_per_bar: int
     beat_unit: int
+    pickup_beats: int = 0
+    tempo_changes: tuple[TempoChange, ...] = ()
 
     @property
     def time_signature(self) -> str:
@@ -98,10 +113,20 @@ class TempoGrid:
         """Average length of one beat (one ``beat_unit`` note) in seconds."""
         return 60.0 / (self.bpm * self.beats_per_pulse)
 
+    def tempo_at_bar(self, bar: int) -> float:
+        """The counted tempo written for ``bar``: the last change at or before it, else ``bpm``."""
+        tempo = self.bpm
+        for change in self.tempo_changes:
+            if change.bar <= bar:
+                tempo = change.bpm
+        return tempo
+
 
 @dataclass(frozen=True)
 class PlacedHit:
-    """A hit on the grid: bar (1-based), beat in the bar (1-based), and the slot within the beat.
+    """A hit on the grid: bar (1-based; 0 is a pickup bar), beat in the bar (1-based), and the slot.
+
+    A pickup bar's beats are numbered as in a full bar: a two-beat pickup in 4/4 holds beats 3 and 4.
 
     ``division`` is 4 (16th notes) or 3 (8th-note triplets) for the quarter-note beat the hit is in
     (2, 16th notes, when the beat is an eighth as in 6/8), and ``slot`` is 0..division-1.

@@ -1,0 +1,77 @@
+"""The shared analysis: roles and weights of the hits, the envelopes, positions on a grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from groovesheet_worker.pipeline.rhythm_analysis import (
+    KICK,
+    PEDAL,
+    SNARE,
+    TIME,
+    TOM,
+    analyse,
+    fractional_index,
+    role_of,
+)
+from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit
+
+SR = 44100
+
+
+def test_every_instrument_has_a_role() -> None:
+    roles = {name: role_of(name) for name in INSTRUMENTS}
+    assert roles["cross_stick"] == SNARE and roles["hihat_pedal"] == PEDAL and roles["ride_bell"] == TIME
+    assert role_of("tom") == TOM and role_of("hihat") == TIME
+
+
+def test_loud_confident_hits_weigh_more_and_soft_snares_are_ghosts() -> None:
+    analysis = analyse(
+        np.zeros(0, dtype=np.float32),
+        SR,
+        [Hit(0.0, "kick", 1.0, 120), Hit(0.5, "snare", 0.5, 30), Hit(1.0, "snare", 0.9, None)],
+    )
+    kick, ghost, unknown = analysis.strokes
+    assert kick.weight > unknown.weight > ghost.weight
+    assert ghost.is_ghost and not unknown.is_ghost
+    assert analysis.of_role(SNARE, main_only=True) == [unknown]
+
+
+def test_the_backbeat_is_the_pedal_when_the_snares_are_ghosts() -> None:
+    hits = [Hit(t, "snare", 0.9, 30) for t in (0.1, 0.6, 1.1, 1.6)]
+    hits += [Hit(t, "hihat_pedal", 0.9, 70) for t in (0.5, 1.5, 2.5, 3.5)]
+    analysis = analyse(np.zeros(0, dtype=np.float32), SR, hits)
+    assert {s.role for s in analysis.backbeat_strokes()} == {PEDAL}
+    # A fill's loud snares do not outweigh a jazz pedal on 2 and 4 ...
+    fill = [Hit(3.0 + k / 8, "snare", 0.9, 100) for k in range(3)]
+    assert {s.role for s in analyse(np.zeros(0, np.float32), SR, hits + fill).backbeat_strokes()} == {PEDAL}
+    # ... but a snare backbeat is the backbeat, pedal or not.
+    backbeat = [Hit(t, "snare", 0.9, 100) for t in (0.5, 1.5, 2.5, 3.5, 4.5)]
+    assert {s.role for s in analyse(np.zeros(0, np.float32), SR, hits + backbeat).backbeat_strokes()} == {
+        SNARE
+    }
+
+
+def test_tracking_envelope_joins_audio_and_hits() -> None:
+    audio = np.zeros(SR * 2, dtype=np.float32)
+    audio[SR // 2 : SR // 2 + 200] = 0.8
+    hits = [Hit(t, "kick", 1.0) for t in (0.5, 1.0, 1.5, 1.9)]
+    analysis = analyse(audio, SR, hits)
+    envelope = analysis.tracking_envelope()
+    assert analysis.onset_envelope is not None
+    peak = int(np.argmax(envelope))
+    assert peak / analysis.frame_rate == pytest.approx(0.5, abs=0.03)
+    assert envelope[round(1.0 * analysis.frame_rate)] > 0.5  # the hit without a sound still counts
+
+
+def test_silent_audio_has_no_onset_envelope() -> None:
+    analysis = analyse(np.zeros(SR, dtype=np.float32), SR, [])
+    assert analysis.onset_envelope is None and analysis.tracking_envelope() is None
+    assert analysis.played_span == (0.0, 0.0)
+
+
+def test_fractional_index_interpolates_and_extrapolates() -> None:
+    grid = np.array([1.0, 2.0, 4.0])
+    assert fractional_index(grid, [1.5, 3.0, 0.0, 6.0]) == pytest.approx([0.5, 1.5, -1.0, 3.0])
+    assert KICK == "kick"

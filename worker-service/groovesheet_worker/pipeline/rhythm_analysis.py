@@ -1,0 +1,183 @@
+"""The analysis the tempo, meter and downbeat readers share: onset envelopes and the classified hits.
+
+Computed once per song by ``analyse``: the audio's spectral-flux onset envelope (from a mel
+spectrogram computed a chunk at a time), and each hit as a ``Stroke`` with its rhythmic role
+(kick, snare, time-keeping cymbal, pedal hi-hat, crash, tom) and a weight (the finder's confidence
+times the stroke's loudness when it is known). ``tracking_envelope`` joins the two: the audio says
+where the sound is, the hits say which sounds are drums and how sure the finder is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.types import Hit
+
+KICK, SNARE, TIME, PEDAL, CRASH, TOM = "kick", "snare", "time", "pedal", "crash", "tom"
+
+# What each instrument does for the rhythm. Names outside types.INSTRUMENTS (older callers) are
+# matched by prefix in ``role_of``.
+ROLES: dict[str, str] = {
+    "kick": KICK,
+    "snare": SNARE,
+    "cross_stick": SNARE,
+    "hihat_closed": TIME,
+    "hihat_open": TIME,
+    "ride": TIME,
+    "ride_bell": TIME,
+    "hihat_pedal": PEDAL,
+    "crash": CRASH,
+    "tom_high": TOM,
+    "tom_mid": TOM,
+    "tom_floor": TOM,
+}
+# Roles that make up the groove, repeated bar after bar (crashes and toms mark the phrases).
+GROOVE_ROLES: tuple[str, ...] = (KICK, SNARE, TIME, PEDAL)
+
+
+def role_of(instrument: str) -> str:
+    if instrument in ROLES:
+        return ROLES[instrument]
+    for prefix, role in (("hihat", TIME), ("ride", TIME), ("tom", TOM), ("crash", CRASH), ("china", CRASH)):
+        if instrument.startswith(prefix):
+            return role
+    return TIME
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A hit as the readers see it: when, what it does, how much it counts, how loud (or None)."""
+
+    time: float
+    role: str
+    weight: float
+    velocity: int | None
+
+    @property
+    def is_ghost(self) -> bool:
+        return self.velocity is not None and self.velocity < C.GHOST_VELOCITY
+
+
+@dataclass(frozen=True)
+class RhythmAnalysis:
+    """Onset envelope of the audio (None when silent or too short) and the hits as strokes."""
+
+    frame_rate: float
+    hop: int
+    sample_rate: int
+    duration: float
+    onset_envelope: np.ndarray | None
+    strokes: tuple[Stroke, ...]
+
+    def of_role(self, *roles: str, main_only: bool = False) -> list[Stroke]:
+        """Strokes of these roles; ``main_only`` leaves out ghost notes."""
+        return [s for s in self.strokes if s.role in roles and not (main_only and s.is_ghost)]
+
+    def backbeat_strokes(self) -> list[Stroke]:
+        """The strokes that carry the backbeat: the main snares, or the pedal hi-hat when it plays more
+        often than they do (a jazz ride pattern, whose snare only comps and fills)."""
+        snares = self.of_role(SNARE, main_only=True)
+        pedals = self.of_role(PEDAL)
+        return pedals if len(pedals) > len(snares) else snares
+
+    @property
+    def played_span(self) -> tuple[float, float]:
+        """First and last stroke time (0, 0 without strokes)."""
+        if not self.strokes:
+            return 0.0, 0.0
+        return self.strokes[0].time, self.strokes[-1].time
+
+    def tracking_envelope(self) -> np.ndarray | None:
+        """The audio's onset envelope plus the hits' own, each scaled to a peak of 1."""
+        hits = self.hits_envelope()
+        audio = self.onset_envelope
+        if audio is None or audio.max() <= 0:
+            return hits
+        audio = audio / audio.max()
+        if hits is None:
+            return audio
+        length = max(len(audio), len(hits))
+        out = np.zeros(length)
+        out[: len(audio)] += audio
+        out[: len(hits)] += hits / hits.max()
+        return out
+
+    def hits_envelope(self, roles: Sequence[str] | None = None) -> np.ndarray | None:
+        """A bump at each stroke (of ``roles``, default all but crashes), as high as its weight."""
+        chosen = [s for s in self.strokes if (s.role in roles if roles else s.role != CRASH) and s.time >= 0]
+        if len(chosen) < C.MIN_HITS_FOR_TRACKING:
+            return None
+        frames = int((max(self.duration, chosen[-1].time) + 1.0) * self.frame_rate) + 1
+        envelope = np.zeros(frames)
+        for stroke in chosen:
+            envelope[round(stroke.time * self.frame_rate)] += stroke.weight
+        return np.convolve(envelope, np.array([0.25, 1.0, 0.25]), mode="same")
+
+
+def analyse(drums_mono: np.ndarray, sr: int, hits: Sequence[Hit]) -> RhythmAnalysis:
+    """Onset envelope of ``drums_mono`` and ``hits`` as strokes, sorted by time."""
+    audio = np.asarray(drums_mono, dtype=np.float32).reshape(-1)
+    rate = sr if sr > 0 else C.REFERENCE_SAMPLE_RATE
+    hop = max(64, round(rate * C.ENVELOPE_HOP_SECONDS))
+    duration = len(audio) / sr if sr > 0 else 0.0
+    strokes = tuple(sorted((_stroke(h) for h in hits), key=lambda s: s.time))
+    return RhythmAnalysis(
+        frame_rate=rate / hop,
+        hop=hop,
+        sample_rate=rate,
+        duration=max(duration, strokes[-1].time if strokes else 0.0),
+        onset_envelope=_onset_envelope(audio, sr, hop),
+        strokes=strokes,
+    )
+
+
+def _stroke(hit: Hit) -> Stroke:
+    loudness = 1.0
+    if hit.velocity is not None:
+        loudness = float(np.clip(hit.velocity / C.REFERENCE_VELOCITY, *C.LOUDNESS_WEIGHT_RANGE))
+    weight = max(float(hit.confidence), C.MIN_HIT_WEIGHT) * loudness
+    return Stroke(float(hit.time), role_of(hit.instrument), weight, hit.velocity)
+
+
+def _onset_envelope(audio: np.ndarray, sr: int, hop: int) -> np.ndarray | None:
+    """Spectral-flux onset strength, or None when the audio is too short or silent to track."""
+    if sr <= 0 or len(audio) < 4 * hop or not np.any(np.abs(audio) > C.SILENCE_LEVEL):
+        return None
+    envelope = librosa.onset.onset_strength(S=_mel_power_db(audio, sr, hop), sr=sr, hop_length=hop)
+    if envelope.max() <= 0:
+        return None
+    return envelope
+
+
+def _mel_power_db(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
+    """librosa's default onset mel spectrogram, computed a chunk at a time.
+
+    Identical to ``onset_strength(y=...)``'s own, but a 10-minute song never holds its whole
+    complex STFT (over 400 MB at 44.1 kHz) in memory at once.
+    """
+    n_fft = C.ENVELOPE_FFT_SIZE
+    frames = 1 + len(audio) // hop
+    padded = np.pad(audio, n_fft // 2)  # what center=True does
+    parts = []
+    for first in range(0, frames, C.ENVELOPE_CHUNK_FRAMES):
+        count = min(C.ENVELOPE_CHUNK_FRAMES, frames - first)
+        segment = padded[first * hop : (first + count - 1) * hop + n_fft]
+        parts.append(
+            librosa.feature.melspectrogram(y=segment, sr=sr, n_fft=n_fft, hop_length=hop, center=False)
+        )
+    return librosa.power_to_db(np.concatenate(parts, axis=1))
+
+
+def fractional_index(grid: np.ndarray, times: np.ndarray | float) -> np.ndarray:
+    """Position of ``times`` in units of ``grid`` steps (linear between steps, extrapolated outside)."""
+    grid = np.asarray(grid, dtype=float)
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    if len(grid) < 2:
+        return np.zeros_like(t)
+    k = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, len(grid) - 2)
+    return k + (t - grid[k]) / (grid[k + 1] - grid[k])

@@ -1,0 +1,350 @@
+"""Every constant of the tempo, meter and downbeat readers, named, in one place.
+
+Tempos are counted pulses per minute; positions and tolerances are in pulses (or beats) unless the
+name says seconds. The weights are the terms of the readers' scores (see each module's docstring);
+they were set on the development pieces of ``bench/eval_notation.py --set dev`` (GMD's validation
+split and generated pieces from their own seeds), never on the pieces the benchmark reports.
+"""
+
+from __future__ import annotations
+
+# --- the shared analysis (rhythm_analysis.py) ---
+# The onset envelope's hop: about 11.6 ms whatever the sample rate (512 samples at 44.1 kHz).
+ENVELOPE_HOP_SECONDS = 512 / 44100
+ENVELOPE_FFT_SIZE = 2048
+# Spectrogram frames computed at once (about 24 s), which bounds the memory of long songs.
+ENVELOPE_CHUNK_FRAMES = 2048
+REFERENCE_SAMPLE_RATE = 44100
+# Quieter than this everywhere (peak, full scale) is treated as silence.
+SILENCE_LEVEL = 1e-4
+# Fewer hits than this and the hits are too sparse to track a tempo from.
+MIN_HITS_FOR_TRACKING = 4
+# A stroke's weight is its confidence times (velocity / REFERENCE_VELOCITY), within this range.
+REFERENCE_VELOCITY = 100.0
+LOUDNESS_WEIGHT_RANGE = (0.25, 1.3)
+MIN_HIT_WEIGHT = 0.05
+# Softer than this (MIDI velocity) is a ghost note: texture, not the backbeat.
+GHOST_VELOCITY = 50
+
+# --- tempo (tempo.py) ---
+# Where the counted pulse is looked for.
+TEMPO_RANGE = (40.0, 240.0)
+# Tempo used when the audio gives nothing to track (silence, a handful of hits).
+FALLBACK_BPM = 120.0
+# Candidate tempos: local maxima of the envelope's autocorrelation, at most this many, and any two
+# within this ratio of each other are one candidate.
+MAX_TEMPO_CANDIDATES = 12
+# The strongest this-many peaks bring their relatives (tempo.RELATED_RATIOS) as candidates too.
+RELATED_CANDIDATE_SOURCES = 3
+CANDIDATE_MERGE_RATIO = 0.03
+# Beat tracking (librosa's dynamic programme): how strictly it holds the tempo. Lower follows a live
+# drummer's drift further.
+TRACKING_TIGHTNESS = 120.0
+# Tracked pulses are smoothed by a parabola fitted over this many pulses either side, which
+# follows drift but not each stroke's own timing.
+SMOOTHING_PULSES = 4
+# A tracked pulse interval this far (fraction) from the median is a guess at the edge of the music.
+RAGGED_EDGE_TOLERANCE = 0.1
+# A stroke this close to a grid point (pulses, or seconds when that is more) is on it.
+GRID_TOLERANCE = 0.07
+GRID_TOLERANCE_SECONDS = 0.02
+# Strokes closer than this are one note (a flam, a kick under a crash) for note-value counting.
+SAME_NOTE_SECONDS = 0.03
+# Note values: gaps shorter than this (pulses) are finer than 16ths (than 16th-note sextuplets,
+# the halves of triplets, in a pulse divided in three); this long or longer, quarters.
+FINE_GAP = 0.19
+FINE_GAP_TRIPLETS = 0.15
+COARSE_GAP = 0.9
+# The backbeat: main snares, or the pedal hi-hat when fewer snares than this are played.
+MIN_BACKBEAT_STROKES = 4
+# Triplet subdivision is chosen when it fits this much better than 16ths.
+TRIPLET_MARGIN = 0.05
+# Tempo prior: log-normal around these centres (simple pulse, compound pulse), this many octaves wide.
+PRIOR_CENTRE_BPM = 105.0
+COMPOUND_PRIOR_CENTRE_BPM = 62.0
+PRIOR_OCTAVES = 1.0
+# Score of a tempo reading: these weights times tempo.reading_features (each term is 0..1, the
+# prior a log-density). Fitted by bench/fit_reading.py on GMD's train split and generated pieces of
+# their own seeds (true strokes as the hits): the softmax over each piece's readings.
+READING_WEIGHTS: dict[str, float] = {
+    "grid_fit": 5.27,
+    "pulse_presence": 2.73,
+    "kick_on_pulse": 4.20,
+    "time_on_pulse": 0.22,
+    "backbeat_on_pulse": 2.68,
+    "backbeat_every_pulse": -0.26,
+    "backbeat_every_other_pulse": 1.81,
+    "backbeat_every_fourth_pulse": -1.68,
+    "not_finer_than_16ths": 3.83,
+    "not_all_quarters": 0.60,
+    "four_four_bar_fit": 0.37,
+    "triplets": -0.71,
+    "prior": 3.28,
+}
+# Phase of a tracked tempo (the beats, or the "and"s): these weights times the same features.
+PHASE_WEIGHTS: dict[str, float] = {
+    "grid_fit": 1.80,
+    "pulse_presence": 0.78,
+    "kick_on_pulse": 3.28,
+    "time_on_pulse": 1.07,
+    "backbeat_on_pulse": 2.09,
+    "backbeat_every_pulse": -0.60,
+    "backbeat_every_other_pulse": 1.23,
+    "backbeat_every_fourth_pulse": 0.30,
+    "not_finer_than_16ths": -0.02,
+    "not_all_quarters": -0.00,
+    "four_four_bar_fit": 0.58,
+    "triplets": 0.28,
+    "prior": -0.03,
+}
+PHASE_PROFILE_WEIGHTS: dict[str, float] = {
+    "kick@0/4": 0.40,
+    "kick@1/4": -0.69,
+    "kick@2/4": -0.47,
+    "kick@3/4": 0.45,
+    "snare@0/4": -0.02,
+    "snare@1/4": -0.49,
+    "snare@2/4": -0.08,
+    "snare@3/4": 0.29,
+    "ghost@0/4": 0.15,
+    "ghost@1/4": 0.18,
+    "ghost@2/4": -0.04,
+    "ghost@3/4": -0.04,
+    "time@0/4": -0.02,
+    "time@1/4": -0.08,
+    "time@2/4": 0.04,
+    "time@3/4": -0.25,
+    "pedal@0/4": 0.08,
+    "pedal@1/4": -0.10,
+    "pedal@2/4": 0.22,
+    "pedal@3/4": -0.49,
+    "tom@0/4": -0.03,
+    "tom@1/4": -0.06,
+    "tom@2/4": 0.08,
+    "tom@3/4": -0.45,
+    "kick@0/3": -0.12,
+    "kick@1/3": -0.10,
+    "kick@2/3": 0.35,
+    "snare@0/3": 0.24,
+    "snare@1/3": -0.11,
+    "snare@2/3": -0.10,
+    "ghost@0/3": -0.07,
+    "ghost@1/3": 0.01,
+    "ghost@2/3": -0.07,
+    "time@0/3": 0.08,
+    "time@1/3": -0.06,
+    "time@2/3": 0.08,
+    "pedal@0/3": 0.19,
+    "pedal@1/3": 0.09,
+    "pedal@2/3": -0.22,
+    "tom@0/3": -0.05,
+    "tom@1/3": 0.36,
+    "tom@2/3": -0.18,
+}
+# Pulse profile template: weight of each role's share of strokes on each 16th ("@k/4") or 8th-note
+# triplet ("@k/3") of the pulse. Fitted with READING_WEIGHTS; 0 until fitted.
+PULSE_PROFILE_WEIGHTS: dict[str, float] = {
+    "kick@0/4": 0.50,
+    "kick@1/4": -0.69,
+    "kick@2/4": 0.26,
+    "kick@3/4": 0.56,
+    "snare@0/4": 0.04,
+    "snare@1/4": 0.31,
+    "snare@2/4": -0.75,
+    "snare@3/4": 1.34,
+    "ghost@0/4": -0.40,
+    "ghost@1/4": 0.92,
+    "ghost@2/4": -0.65,
+    "ghost@3/4": 0.35,
+    "time@0/4": -0.53,
+    "time@1/4": 0.46,
+    "time@2/4": 0.55,
+    "time@3/4": 0.24,
+    "pedal@0/4": -0.21,
+    "pedal@1/4": -0.27,
+    "pedal@2/4": 1.14,
+    "pedal@3/4": 0.00,
+    "tom@0/4": -1.10,
+    "tom@1/4": 0.44,
+    "tom@2/4": 0.22,
+    "tom@3/4": 0.79,
+    "kick@0/3": 0.19,
+    "kick@1/3": -0.60,
+    "kick@2/3": 0.10,
+    "snare@0/3": 0.55,
+    "snare@1/3": -0.65,
+    "snare@2/3": -0.30,
+    "ghost@0/3": -0.03,
+    "ghost@1/3": 0.46,
+    "ghost@2/3": 0.08,
+    "time@0/3": -0.02,
+    "time@1/3": -0.21,
+    "time@2/3": 0.10,
+    "pedal@0/3": 0.32,
+    "pedal@1/3": -0.09,
+    "pedal@2/3": -0.19,
+    "tom@0/3": 0.16,
+    "tom@1/3": 0.57,
+    "tom@2/3": 0.21,
+}
+# A tempo hint is trusted with the tracked grid only when the tracked tempo stays this close to it.
+HINT_TRACKING_AGREEMENT = 0.02
+# Tempo changes: a section moving this far (fraction) from the written tempo, for at least this
+# many bars, gets its own metronome mark.
+TEMPO_CHANGE_THRESHOLD = 0.04
+MIN_SECTION_BARS = 2
+
+# --- meter (meter.py) ---
+# A beat divided in three with a pulse slower than this is compound (6/8, 12/8); faster, it is a
+# shuffle written in x/4 with triplets.
+COMPOUND_MAX_PULSE_BPM = 96.0
+# The groove's period is the shortest bar length whose repetition score is within this of the best.
+PERIOD_TOLERANCE = 0.04
+MAX_SHORT_PERIOD = 5
+LONG_PERIOD_MARGIN = 0.15
+# A bar length other than 4/4's family must repeat this much better than all of them.
+ODD_PERIOD_MARGIN = 0.05
+# Pulses a 7/8 bar's quarter-note pulse is written in: the eighth is then the counted beat.
+EIGHTHS_PER_QUARTER = 2
+# A snare backbeat: this share of the main snares on pulses, and of those this share on every
+# other pulse.
+BACKBEAT_ON_PULSES = 0.4
+BACKBEAT_SHARE = 0.75
+# A 2/4 groove has a kick on at least this share of its pulses; its accented kicks are this much
+# (fraction of velocity) louder than the others.
+KICK_ON_EVERY_PULSE_SHARE = 0.8
+KICK_ACCENT_RATIO = 0.15
+
+# --- downbeat (downbeat.py) ---
+# How much each piece of evidence (downbeat.phase_features, per bar of music) says "bar 1 starts
+# here". Fitted by bench/fit_reading.py like READING_WEIGHTS: the softmax over each piece's phases.
+DOWNBEAT_WEIGHTS: dict[str, float] = {
+    "kick_on_one": 1.90,
+    "kick_on_strong_beat": 0.08,
+    "snare_on_one": -0.83,
+    "snare_on_backbeat": 0.70,
+    "pedal_on_backbeat": 1.33,
+    "crash_on_one": 3.78,
+    "tom_before_one": 1.55,
+    "tom_on_one": -1.41,
+    "accent_on_one": 0.90,
+    "opening": 1.19,
+}
+# 4/4 bar profile template: weight of each role's share of strokes on each 16th of the bar ("@k/16").
+# Fitted with DOWNBEAT_WEIGHTS on GMD's bars; 0 until fitted.
+BAR_PROFILE_WEIGHTS: dict[str, float] = {
+    "kick@0/16": 0.08,
+    "kick@1/16": -0.16,
+    "kick@2/16": -0.38,
+    "kick@3/16": 0.33,
+    "kick@4/16": 0.03,
+    "kick@5/16": 0.03,
+    "kick@6/16": 0.20,
+    "kick@7/16": 0.16,
+    "kick@8/16": -0.17,
+    "kick@9/16": 0.22,
+    "kick@10/16": -0.11,
+    "kick@11/16": -0.05,
+    "kick@12/16": 0.08,
+    "kick@13/16": -0.09,
+    "kick@14/16": 0.30,
+    "kick@15/16": -0.44,
+    "snare@0/16": -0.24,
+    "snare@1/16": -0.22,
+    "snare@2/16": -0.34,
+    "snare@3/16": 0.03,
+    "snare@4/16": 0.28,
+    "snare@5/16": -0.31,
+    "snare@6/16": -0.22,
+    "snare@7/16": -0.28,
+    "snare@8/16": -0.16,
+    "snare@9/16": 0.51,
+    "snare@10/16": 0.24,
+    "snare@11/16": -0.03,
+    "snare@12/16": 0.14,
+    "snare@13/16": 0.03,
+    "snare@14/16": 0.34,
+    "snare@15/16": 0.28,
+    "ghost@0/16": -0.03,
+    "ghost@1/16": 0.29,
+    "ghost@2/16": 0.25,
+    "ghost@3/16": 0.18,
+    "ghost@4/16": 0.30,
+    "ghost@5/16": -0.12,
+    "ghost@6/16": -0.24,
+    "ghost@7/16": 0.05,
+    "ghost@8/16": 0.03,
+    "ghost@9/16": -0.27,
+    "ghost@10/16": -0.03,
+    "ghost@11/16": -0.09,
+    "ghost@12/16": -0.30,
+    "ghost@13/16": 0.13,
+    "ghost@14/16": 0.00,
+    "ghost@15/16": -0.15,
+    "time@0/16": 0.09,
+    "time@1/16": -0.13,
+    "time@2/16": 0.19,
+    "time@3/16": 0.03,
+    "time@4/16": -0.14,
+    "time@5/16": 0.55,
+    "time@6/16": -0.18,
+    "time@7/16": 0.09,
+    "time@8/16": 0.03,
+    "time@9/16": -0.18,
+    "time@10/16": -0.09,
+    "time@11/16": -0.19,
+    "time@12/16": 0.03,
+    "time@13/16": -0.24,
+    "time@14/16": 0.10,
+    "time@15/16": 0.09,
+    "pedal@0/16": 0.36,
+    "pedal@1/16": 0.09,
+    "pedal@2/16": -0.26,
+    "pedal@3/16": 0.11,
+    "pedal@4/16": -0.11,
+    "pedal@5/16": -0.02,
+    "pedal@6/16": -0.25,
+    "pedal@7/16": -0.00,
+    "pedal@8/16": -0.21,
+    "pedal@9/16": -0.00,
+    "pedal@10/16": 0.41,
+    "pedal@11/16": -0.03,
+    "pedal@12/16": -0.04,
+    "pedal@13/16": -0.06,
+    "pedal@14/16": 0.11,
+    "pedal@15/16": -0.06,
+    "tom@0/16": -0.48,
+    "tom@1/16": 0.05,
+    "tom@2/16": -0.51,
+    "tom@3/16": -0.15,
+    "tom@4/16": -0.38,
+    "tom@5/16": -0.04,
+    "tom@6/16": -0.29,
+    "tom@7/16": 0.01,
+    "tom@8/16": 0.07,
+    "tom@9/16": 0.09,
+    "tom@10/16": 0.28,
+    "tom@11/16": 0.07,
+    "tom@12/16": 0.79,
+    "tom@13/16": -0.11,
+    "tom@14/16": 0.52,
+    "tom@15/16": 0.06,
+    "crash@0/16": 0.91,
+    "crash@1/16": 0.05,
+    "crash@2/16": 0.24,
+    "crash@3/16": -0.03,
+    "crash@4/16": -0.39,
+    "crash@5/16": -0.00,
+    "crash@6/16": -0.12,
+    "crash@7/16": -0.21,
+    "crash@8/16": -0.33,
+    "crash@9/16": -0.03,
+    "crash@10/16": -0.25,
+    "crash@11/16": -0.08,
+    "crash@12/16": -0.20,
+    "crash@13/16": -0.03,
+    "crash@14/16": 0.13,
+    "crash@15/16": 0.31,
+}
+# Fills: toms (and snare runs) in the last this-many pulses of a bar point at the next bar line.
+FILL_PULSES = 1
