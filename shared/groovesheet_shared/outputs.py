@@ -22,10 +22,17 @@ OUTPUTS: dict[str, OutputKind] = {
         OutputKind("musicxml", "output.musicxml", "application/vnd.recordare.musicxml+xml", ".musicxml"),
         OutputKind("midi", "output.mid", "audio/midi", ".mid"),
         OutputKind("json", "events.json", "application/json", ".json"),
+        # One PDF per paper size (PDF_FILES); file_name is the default, A4.
+        OutputKind("pdf", "output.a4.pdf", "application/pdf", ".pdf"),
     )
 }
 DEFAULT_OUTPUT = "musicxml"
+# The engraved sheet, per ?paper= (the worker's groovesheet_worker.engraving writes both).
+PDF_FILES: dict[str, str] = {"a4": "output.a4.pdf", "letter": "output.letter.pdf"}
 
-# Kind -> stored object name, for the pipeline that writes them.
-OUTPUT_FILES: dict[str, str] = {kind: output.file_name for kind, output in OUTPUTS.items()}
-MEDIA_TYPE_BY_FILE: dict[str, str] = {output.file_name: output.media_type for output in OUTPUTS.values()}
+# Kind -> stored object name, for the pipeline that writes them (the PDFs are engraved after it, by the worker).
+OUTPUT_FILES: dict[str, str] = {kind: output.file_name for kind, output in OUTPUTS.items() if kind != "pdf"}
+MEDIA_TYPE_BY_FILE: dict[str, str] = {
+    **{output.file_name: output.media_type for output in OUTPUTS.values()},
+    **{name: "application/pdf" for name in PDF_FILES.values()},
+}

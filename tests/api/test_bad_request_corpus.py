@@ -277,7 +277,7 @@ CASES: dict[str, Case] = {
     "another user's job": Case(get(f"/api/v1/status/{OTHERS_JOB}"), 404, "job_not_found"),
     "download before it is done": Case(get(f"/api/v1/download/{QUEUED_JOB}"), 409, "job_not_ready"),
     "download in an unknown format": Case(
-        get(f"/api/v1/download/{QUEUED_JOB}?format=pdf"), 422, "invalid_request"
+        get(f"/api/v1/download/{QUEUED_JOB}?format=docx"), 422, "invalid_request"
     ),
     "preview before it is done": Case(get(f"/api/v1/jobs/{QUEUED_JOB}/preview.svg"), 409, "job_not_ready"),
     "unknown route": Case(get("/api/v2/nothing"), 404, "not_found"),

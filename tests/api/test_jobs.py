@@ -102,7 +102,7 @@ def test_download_other_formats(client, jobs_dir, tmp_path, fmt, stored, suffix,
 def test_unknown_download_format_is_422(client, jobs_dir, tmp_path):
     job_id = upload(client)
     complete(jobs_dir, job_id, tmp_path)
-    response = client.get(f"/api/v1/download/{job_id}?format=pdf")
+    response = client.get(f"/api/v1/download/{job_id}?format=docx")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"
     assert "format" in response.json()["error"]["message"]

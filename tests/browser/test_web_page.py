@@ -136,7 +136,7 @@ def test_upload_progress_download_once_and_preview(stack, worker, page, tmp_path
     assert any(s.startswith("processing:") for s in seen), seen
     assert seen[-1] == "completed:100"
 
-    for label in ("Download MusicXML", "MIDI", "Events JSON"):
+    for label in ("Download MusicXML", "MIDI", "PDF", "Events JSON"):
         assert page.get_by_role("button", name=label, exact=True).is_visible()
     with page.expect_download() as midi:
         page.get_by_role("button", name="MIDI", exact=True).click()
@@ -144,11 +144,15 @@ def test_upload_progress_download_once_and_preview(stack, worker, page, tmp_path
     with page.expect_download() as events:
         page.get_by_role("button", name="Events JSON", exact=True).click()
     assert events.value.suggested_filename == "Funky Drummer_transcription.json"
+    with page.expect_download(timeout=20_000) as pdf:
+        page.get_by_role("button", name="PDF", exact=True).click()
+    assert pdf.value.suggested_filename == "Funky Drummer_transcription.pdf"
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
 
     page.wait_for_timeout(2_000)  # four base intervals: polling has stopped, nothing downloads again
     current = state(page)
     assert current["autoDownloads"] == 1
-    assert current["downloads"] == 3
+    assert current["downloads"] == 4
     assert [d.suggested_filename for d in downloads].count("Funky Drummer_transcription.musicxml") == 1
     polls = current["polls"]
     page.wait_for_timeout(1_000)
@@ -166,7 +170,7 @@ def test_upload_progress_download_once_and_preview(stack, worker, page, tmp_path
     page.wait_for_function("() => window.groovesheet.state === 'completed'", timeout=10_000)
     page.wait_for_timeout(500)
     assert state(page)["autoDownloads"] == 0
-    assert len(downloads) == 3
+    assert len(downloads) == 4
     page.wait_for_function("() => window.groovesheet.previewShown", timeout=10_000)
 
     page.set_viewport_size({"width": 375, "height": 740})
@@ -340,7 +344,7 @@ def test_history_lists_jobs_pages_and_downloads_again(stack, page, tmp_path):
     assert items.nth(1).get_attribute("data-job-id") == jobs[9].job_id
     assert "queued" in items.nth(1).locator(".h-status").inner_text()
     assert items.nth(1).locator("[data-history-format]").count() == 0  # nothing to download yet
-    assert first.locator("[data-history-format]").count() == 3
+    assert first.locator("[data-history-format]").count() == 4  # MusicXML, MIDI, PDF, JSON
     assert items.nth(1).locator("[data-history-delete]").count() == 1
 
     with page.expect_download() as midi:

@@ -23,7 +23,10 @@ def queue(tmp_path: Path) -> LocalDirQueue:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> WorkerSettings:
-    return WorkerSettings(local_jobs_dir=tmp_path / "jobs-root", worker_id="test-worker", poll_seconds=0.1)
+    # Engraving runs MuseScore (about a second a job): only the tests about the PDF turn it on.
+    return WorkerSettings(
+        local_jobs_dir=tmp_path / "jobs-root", worker_id="test-worker", poll_seconds=0.1, engrave_pdf=False
+    )
 
 
 def add_job(store: LocalJobStore, queue: LocalDirQueue, tmp_path: Path) -> str:

@@ -46,6 +46,11 @@ class WorkerSettings(CommonSettings):
     # Locally the worker does it, hourly; on GCS the bucket's lifecycle rule (setup-infra.sh).
     input_retention_days: float = Field(default=7, gt=0)
 
+    # The printable PDF (groovesheet_worker.engraving): MuseScore 3 engraves the sheet on A4 and Letter.
+    engrave_pdf: bool = True
+    musescore_bin: str = "mscore3"
+    engrave_timeout_seconds: float = Field(default=120.0, gt=0)
+
     # Webhooks (groovesheet_worker.webhooks): the HMAC-SHA256 key of X-Groovesheet-Signature; without
     # it no webhook is sent (and that is logged). Up to WEBHOOK_MAX_ATTEMPTS tries, the n-th retry
     # WEBHOOK_FIRST_RETRY_SECONDS * 3**(n-1) after the one before: 15, 45, 135, 405 s (10 minutes).

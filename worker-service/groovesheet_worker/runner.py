@@ -20,11 +20,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from groovesheet_shared.errors import GroovesheetError, JobNotFound, JobUnreadable, TranscriptionError
-from groovesheet_shared.jobs import Job, JobStatus, utc_now
+from groovesheet_shared.jobs import OUTPUT_FILES, Job, JobStatus, utc_now
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.queue import JobQueue, QueueMessage
 from groovesheet_shared.storage import JobStore
 from groovesheet_worker.config import WorkerSettings
+from groovesheet_worker.engraving import EngravingFailed, engrave
 from groovesheet_worker.health import WorkerHealth
 from groovesheet_worker.transcription import Pipeline, ProgressCallback
 from groovesheet_worker.webhooks import WebhookSender
@@ -254,13 +255,30 @@ class JobRunner:
             audio_path = self.store.fetch_input(job.job_id, work_dir)
             with time_limit(self.settings.job_timeout_seconds):
                 output = self.pipeline(audio_path, job.options, work_dir, self._progress_writer(job.job_id))
+            files = {**output.files, **self._engrave(output.files, work_dir)}
             # Outputs first, then the 'completed' state: a reader that sees completed finds them.
-            for name, path in output.files.items():
+            for name, path in files.items():
                 self.store.save_output(job.job_id, name, path)
             self.store.update(job.job_id, lambda j: j.completed(output.result))
             return output.extra
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _engrave(self, files: dict[str, Path], work_dir: Path) -> dict[str, Path]:
+        """The PDFs of the sheet; without them the job still completes (the download says so)."""
+        musicxml = files.get(OUTPUT_FILES["musicxml"])
+        if not self.settings.engrave_pdf or musicxml is None:
+            return {}
+        started = time.monotonic()
+        try:
+            pdfs = engrave(
+                musicxml, work_dir, self.settings.musescore_bin, self.settings.engrave_timeout_seconds
+            )
+        except EngravingFailed as exc:
+            logger.warning("no PDF for this job: %s", exc, extra={"error_code": "engraving_failed"})
+            return {}
+        logger.info("PDF engraved", extra={"seconds": round(time.monotonic() - started, 1)})
+        return pdfs
 
     def _progress_writer(self, job_id: str) -> ProgressCallback:
         def progress(percent: int, stage: str, message: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -22,11 +22,11 @@ from groovesheet_api.deps import StoreDep, UserDep, load_own_job
 from groovesheet_api.errors import ApiError
 from groovesheet_api.routes import add_get_and_head
 from groovesheet_api.schemas import JobList, JobSummary, JobView, error_responses
-from groovesheet_shared.errors import InvalidJobId
+from groovesheet_shared.errors import InvalidJobId, OutputNotFound
 from groovesheet_shared.jobs import Job, JobStatus, parse_job_id
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.options import DEFAULT_FILENAME
-from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS
+from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS, PDF_FILES
 from groovesheet_shared.storage import JobStore
 
 logger = logging.getLogger(__name__)
@@ -166,16 +166,46 @@ def ensure_completed(job: Job) -> None:
         )
 
 
+Paper = StrEnum("Paper", {name: name for name in PDF_FILES})  # type: ignore[misc]
+# Where Letter is the usual paper (the Accept-Language region decides; everyone else gets A4).
+LETTER_REGIONS = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "PR", "GT", "CR", "PA", "DO", "SV"})
+
+
+def paper_for(accept_language: str | None) -> str:
+    """'letter' when the first language of Accept-Language names a Letter region, else 'a4'."""
+    first = (accept_language or "").split(",")[0].split(";")[0].strip()
+    region = first.replace("_", "-").split("-")[1].upper() if "-" in first.replace("_", "-") else ""
+    return "letter" if region in LETTER_REGIONS else "a4"
+
+
 async def _download(
     job_id: str,
     store: StoreDep,
     user: UserDep,
     format: DownloadFormat = DownloadFormat[DEFAULT_OUTPUT],  # type: ignore[valid-type]
+    paper: Annotated[
+        Paper | None,  # type: ignore[valid-type]
+        Query(description="For format=pdf: a4 or letter (default: from Accept-Language, else a4)"),
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     job = await run_in_threadpool(load_own_job, job_id, store, user)
     ensure_completed(job)
     output = OUTPUTS[format.value]
-    data = await run_in_threadpool(store.read_output, job.job_id, output.file_name)
+    file_name = output.file_name
+    if output.kind == "pdf":
+        file_name = PDF_FILES[paper.value if paper is not None else paper_for(accept_language)]
+    try:
+        data = await run_in_threadpool(store.read_output, job.job_id, file_name)
+    except OutputNotFound:
+        if output.kind != "pdf":
+            raise
+        raise ApiError(
+            404,
+            "pdf_unavailable",
+            "This transcription has no PDF (it could not be engraved). Download the MusicXML and print it "
+            "from MuseScore, Sibelius or Dorico.",
+        ) from None
     return Response(
         data,
         media_type=output.media_type,
