@@ -77,6 +77,8 @@ def local_api(jobs_dir: Path, extra_env: dict[str, str]) -> Iterator[str]:
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("shared", "api-service")),
         "LOG_FORMAT": "json",
         "MAX_UPLOAD_MB": "100",
+        # Every upload here is the same anonymous user with no worker running: fair use would 429 them.
+        "MAX_ACTIVE_JOBS_PER_USER": "0",
         **extra_env,
     }
     log = jobs_dir.parent / "api.log"
