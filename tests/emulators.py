@@ -47,7 +47,10 @@ class _Emulator:
         with open(self.log, "wb") as log:
             # A new session: the emulator and everything it spawns share one process group.
             self.process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                self.command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         deadline = time.monotonic() + _START_TIMEOUT
@@ -81,7 +84,9 @@ class _Emulator:
 
     def _fail(self, why: str) -> None:
         tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-        pytest.fail(f"{self.name} {why}.\nCommand: {' '.join(self.command)}\nLog tail:\n{tail}", pytrace=False)
+        pytest.fail(
+            f"{self.name} {why}.\nCommand: {' '.join(self.command)}\nLog tail:\n{tail}", pytrace=False
+        )
 
 
 def free_port() -> int:
@@ -136,8 +141,16 @@ def pubsub_emulator(_emulator_dir: Path) -> Iterator[str]:
     data_dir.mkdir(exist_ok=True)
     emulator = _Emulator(
         "Pub/Sub emulator",
-        [gcloud, "beta", "emulators", "pubsub", "start", f"--host-port={host}",
-         f"--data-dir={data_dir}", "--quiet"],
+        [
+            gcloud,
+            "beta",
+            "emulators",
+            "pubsub",
+            "start",
+            f"--host-port={host}",
+            f"--data-dir={data_dir}",
+            "--quiet",
+        ],
         lambda: _answers(f"http://{host}/"),
         _emulator_dir / "pubsub.log",
     )
@@ -159,8 +172,21 @@ def gcs_emulator(_emulator_dir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     emulator = _Emulator(
         "fake-gcs-server",
-        [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1", "-port", str(port),
-         "-external-url", url, "-log-level", "warn"],
+        [
+            str(binary),
+            "-scheme",
+            "http",
+            "-backend",
+            "memory",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            str(port),
+            "-external-url",
+            url,
+            "-log-level",
+            "warn",
+        ],
         lambda: _answers(f"{url}/storage/v1/b"),
         _emulator_dir / "fake-gcs.log",
     )

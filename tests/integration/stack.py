@@ -38,7 +38,16 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
 
 def start_api(env: dict[str, str], port: int) -> subprocess.Popen:
     return _start(
-        [sys.executable, "-m", "uvicorn", "groovesheet_api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "groovesheet_api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env,
     )
 

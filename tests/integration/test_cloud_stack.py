@@ -126,7 +126,10 @@ def test_killed_worker_job_is_redelivered_and_completed_once(api, cloud_env, gcs
 
     bucket = storage.Client(project=PROJECT).bucket(gcs_bucket)
     blobs = sorted(b.name for b in bucket.list_blobs(prefix=f"jobs/{job_id}/"))
-    assert blobs == [f"jobs/{job_id}/{name}" for name in ("events.json", "input.wav", "metadata.json", "output.mid", "output.musicxml")]
+    assert blobs == [
+        f"jobs/{job_id}/{name}"
+        for name in ("events.json", "input.wav", "metadata.json", "output.mid", "output.musicxml")
+    ]
     processed = (tmp_path / "processed.log").read_text().split()[0::2]
     assert processed == [job_id, job_id]  # started twice, finished once
 

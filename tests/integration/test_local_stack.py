@@ -11,7 +11,9 @@ from tests.integration.stack import free_port, service_env, start_api, start_wor
 
 
 def test_upload_moves_from_queued_through_processing_to_completed(tmp_path):
-    env = service_env(tmp_path / "shared-jobs", FAKE_LOG=str(tmp_path / "log"), FAKE_STAGE_SECONDS="0.3", PORT="0")
+    env = service_env(
+        tmp_path / "shared-jobs", FAKE_LOG=str(tmp_path / "log"), FAKE_STAGE_SECONDS="0.3", PORT="0"
+    )
     port = free_port()
     api = start_api(env, port)
     worker = None
@@ -19,7 +21,9 @@ def test_upload_moves_from_queued_through_processing_to_completed(tmp_path):
         base = f"http://127.0.0.1:{port}"
         assert wait_for_http(f"{base}/health")["status"] == "ok"
         with httpx.Client(base_url=base, timeout=30) as client:
-            created = client.post("/api/v1/transcribe", files={"file": ("Funky Drummer.mp3", song_bytes("MP3"))})
+            created = client.post(
+                "/api/v1/transcribe", files={"file": ("Funky Drummer.mp3", song_bytes("MP3"))}
+            )
             assert created.status_code == 202, created.text
             status_url = created.json()["status_url"]
             assert client.get(status_url).json()["status"] == "queued"
