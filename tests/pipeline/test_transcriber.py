@@ -1,4 +1,4 @@
-"""The whole pipeline end to end: real Demucs code (demucs_unittest), the real AnNOTEator model."""
+"""The whole pipeline end to end: real Demucs code (demucs_unittest) and the default hit model (HitNet)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import soundfile as sf
 
 from groovesheet_shared.errors import TranscriptionError
 from groovesheet_shared.jobs import JobOptions
+from groovesheet_shared.options import TIME_SIGNATURES
 from groovesheet_worker.config import WorkerSettings
 from groovesheet_worker.pipeline.transcriber import Transcriber
 from groovesheet_worker.transcription import CHECKPOINTS
@@ -78,7 +79,9 @@ def test_a_mix_goes_through_separation_and_every_checkpoint(transcriber, tmp_pat
     result = output.result
     assert result.duration_seconds == pytest.approx(5.0, abs=0.1)
     assert result.bpm > 0
-    assert result.time_signature == "4/4"
+    # The separator here is demucs_unittest (random weights): its stem has no meter worth asserting,
+    # only that the sheet is written in one the job contract allows.
+    assert result.time_signature in TIME_SIGNATURES
     assert {"decode", "separation", "onsets", "classify", "tempo", "write", "check"} <= set(
         result.stage_seconds
     )
