@@ -1,25 +1,14 @@
 """The drum classes the hit model hears, and how source note numbers map onto them.
 
-The names are the worker's instrument vocabulary (``groovesheet_worker.pipeline.types.INSTRUMENTS``);
-``tests/training`` checks that the two lists agree.
+The classes are the worker's instrument vocabulary (``groovesheet_worker.pipeline.types.INSTRUMENTS``),
+so a model trained here writes exactly the notes the sheet knows.
 """
 
 from __future__ import annotations
 
-CLASSES: tuple[str, ...] = (
-    "kick",
-    "snare",
-    "cross_stick",
-    "hihat_closed",
-    "hihat_open",
-    "hihat_pedal",
-    "ride",
-    "ride_bell",
-    "crash",
-    "tom_high",
-    "tom_mid",
-    "tom_floor",
-)
+from groovesheet_worker.pipeline.types import INSTRUMENTS
+
+CLASSES: tuple[str, ...] = INSTRUMENTS
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(CLASSES)}
 
 # Groove MIDI Dataset notes (Roland TD-11 map, as the GMD paper documents it). 58 is the floor

@@ -14,25 +14,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from mir_eval.util import match_events
 
+from groovesheet_worker.pipeline.types import FIVE_CLASS
+
 from .classes import CLASSES
 
 WINDOW = 0.05
 GHOST_VELOCITY = 50
 TOGETHER_S = 0.03
-FIVE_CLASS = {
-    "kick": "kick",
-    "snare": "snare",
-    "cross_stick": "snare",
-    "hihat_closed": "hihat",
-    "hihat_open": "hihat",
-    "hihat_pedal": "hihat",
-    "ride": "cymbals",
-    "ride_bell": "cymbals",
-    "crash": "cymbals",
-    "tom_high": "toms",
-    "tom_mid": "toms",
-    "tom_floor": "toms",
-}
 FIVE = ("kick", "snare", "hihat", "toms", "cymbals")
 
 Event = tuple[float, str, int]  # time, class, velocity

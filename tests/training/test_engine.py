@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groovesheet_worker.pipeline.types import INSTRUMENTS
 from training import dataset
 from training.arrange import Performance, Stroke, gmd_entries, read_performance, vary
 from training.classes import CLASSES, GMD_NOTES
@@ -18,10 +17,6 @@ from training.render import render
 
 GMD = Path(__file__).resolve().parents[3] / "shared" / "training" / "gmd"
 needs_gmd = pytest.mark.skipif(not GMD.exists(), reason="../shared/training/gmd is not beside the repository")
-
-
-def test_classes_are_the_worker_instruments() -> None:
-    assert CLASSES == INSTRUMENTS
 
 
 def test_gmd_map_keeps_rim_58_a_floor_tom_and_edges_as_hi_hats() -> None:
