@@ -11,8 +11,9 @@ grooves in the meters GMD lacks (2/4, 3/4, 5/4, 6/8, 7/8, 12/8, a shuffle, a jaz
 feel, a slow ballad, fast punk, tempo drift, pickups), each rendered on one kit, through the
 augmenter. Test kits are ones HitNet's training never used: synthesised kits from seeds of their own
 (9 000 001 on; training uses seeds below 48 and held-out ones from 100 000) and MuseScore General's
-drum presets (training uses FluidR3_GM's and MuldjordKit); dev and fit kits are FluidR3's presets
-and other synthesised kits, which only the readers' tuning uses. A few pieces are
+drum presets (training uses FluidR3_GM's and MuldjordKit); fit kits are synthesised kits of other
+seeds (so the hits bench/fit_reading.py hears are as rough as on unheard kits), dev kits FluidR3's
+presets and more synthesised kits; only the readers' tuning uses those two sets. A few pieces are
 mixed with a generated band (training/accompaniment.py) and go through Demucs like any upload.
 
 Two runs per piece, each without hints (as a new user uploads) and with the true bpm and time
@@ -84,8 +85,8 @@ SETS: dict[str, dict] = {
     "fit": {
         "seed": 27_182,
         "gmd_split": "train",
-        "kits": ("fluidr3-standard", "fluidr3-room", "fluidr3-electronic", "synth-7000001", "synth-7000002",
-                 "synth-7000003", "fluidr3-jazz", "synth-7000004"),
+        "kits": ("synth-7000001", "synth-7000002", "synth-7000003", "synth-7000004", "synth-7000005",
+                 "synth-7000006", "synth-7000007", "synth-7000008"),
         "filler_seed": 7_100_000,
     },
     "dev": {

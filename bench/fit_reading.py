@@ -1,9 +1,11 @@
 """Fit the readers' weights (rhythm_constants.py's PHASE_, READING_, DOWNBEAT_ and profile weights).
 
-    python bench/fit_reading.py [--set fit] [--gmd 250] [--per-style 8] [--check dev] [--write]
+    python bench/fit_reading.py [--set fit] [--gmd 250] [--per-style 8] [--check dev] [--found-hits] [--write]
 
 Pieces come from bench/eval_notation.py's ``fit`` set (GMD's train split and generated grooves of
-their own seeds, never the reported ``test`` set); the true strokes are the hits. For every piece,
+their own seeds, never the reported ``test`` set); the hits are the true strokes and, with
+``--found-hits``, also what the worker's hit finder hears in the piece's audio, so the readers learn
+to read real hits too. For every piece,
 each candidate tempo (``tempo.candidate_tempi``) is read at each phase (``tempo.readings_at``); a
 reading is right when its tempo is within 4 % of the true pulse and its pulses sit on the true beats.
 First the phase weights are fitted (each right tempo's readings: the one on the beats is right), then
@@ -71,11 +73,12 @@ def true_pulses(bench: BenchPiece) -> tuple[list[float], np.ndarray | None]:
 Candidate = list[tuple[np.ndarray, bool, bool]]  # one tracked tempo: (features, tempo right, phase right)
 
 
-def labelled_readings(bench: BenchPiece, set_name: str) -> list[Candidate]:
+def true_hits(bench: BenchPiece) -> list[Hit]:
+    return [Hit(s.time, s.cls, 1.0, s.velocity) for s in bench.piece.performance.strokes]
+
+
+def labelled_readings(bench: BenchPiece, drums: np.ndarray, hits: list[Hit]) -> list[Candidate]:
     """Every candidate tempo's readings at each phase, labelled."""
-    audio = piece_audio(bench, set_name, DEFAULT_CACHE)
-    drums = drum_track(bench, audio, None)
-    hits = [Hit(s.time, s.cls, 1.0, s.velocity) for s in bench.piece.performance.strokes]
     analysis = analyse(drums, SAMPLE_RATE, hits)
     envelope = analysis.tracking_envelope()
     if envelope is None:
@@ -125,12 +128,13 @@ def level_choices(pieces: list[list[Candidate]], phase_weights: np.ndarray) -> L
     return out
 
 
-def labelled_phases(bench: BenchPiece) -> list[tuple[np.ndarray, bool]]:
+def labelled_phases(bench: BenchPiece, hits: list[Hit]) -> list[tuple[np.ndarray, bool]]:
     """Each bar phase's downbeat features on the true beats, the true phase labelled right."""
     score = bench.piece.score
     meter = parse_time_signature(score.time_signature)
-    hits = [Hit(s.time, s.cls, 1.0, s.velocity) for s in bench.piece.performance.strokes]
     strokes = list(analyse(np.zeros(0, dtype=np.float32), SAMPLE_RATE, hits).strokes)
+    if not strokes:
+        return []
     features = phase_features(np.asarray(score.beats), strokes, meter, pulse_offset=score.downbeat)
     right = score.downbeat % meter.beats_per_bar
     return [
@@ -167,16 +171,22 @@ def fit(data: list[list[tuple[np.ndarray, bool]]], start: np.ndarray) -> np.ndar
     return minimize(loss, start, method="L-BFGS-B").x
 
 
-def collect(set_name: str, gmd: int, per_style: int) -> tuple[list[list[Candidate]], Labelled]:
-    """(tempo readings, bar phases) of every piece, labelled."""
+def collect(set_name: str, gmd: int, per_style: int, finder=None) -> tuple[list[list[Candidate]], Labelled]:
+    """(tempo readings, bar phases) of every piece, labelled: from its true strokes, and from the hits
+    ``finder`` (the worker's hit finder) hears in its audio when one is given."""
     pieces = build_pieces(set_name, gmd, per_style, 0, None)
     readings, phases = [], []
     for number, bench in enumerate(pieces, start=1):
-        readings.append(labelled_readings(bench, set_name))
-        phases.append(labelled_phases(bench))
+        drums = drum_track(bench, piece_audio(bench, set_name, DEFAULT_CACHE), None)
+        sources = [true_hits(bench)]
+        if finder is not None:
+            sources.append(finder.classify(finder.prepare(drums, SAMPLE_RATE)))
+        for hits in sources:
+            readings.append(labelled_readings(bench, drums, hits))
+            phases.append(labelled_phases(bench, hits))
         if number % 20 == 0:
             print(f"  {number}/{len(pieces)} pieces read", flush=True)
-    return readings, phases
+    return readings, [p for p in phases if p]
 
 
 def report(
@@ -216,9 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", default="dev", help="set the fitted weights are checked on")
     parser.add_argument("--check-gmd", type=int, default=40, help="GMD pieces of the check set")
     parser.add_argument("--write", action="store_true", help="write the weights into rhythm_constants.py")
+    parser.add_argument(
+        "--found-hits",
+        action="store_true",
+        help="also fit on the hits the worker's hit finder (HIT_MODEL) hears",
+    )
     args = parser.parse_args(argv)
-    fit_readings, fit_phases = collect(args.set, args.gmd, args.per_style)
-    check_readings, check_phases = collect(args.check, args.check_gmd, 2)
+    finder = None
+    if args.found_hits:
+        from groovesheet_worker.config import WorkerSettings
+        from groovesheet_worker.pipeline.hit_finding import load_hit_finder
+
+        finder = load_hit_finder(WorkerSettings())
+    fit_readings, fit_phases = collect(args.set, args.gmd, args.per_style, finder)
+    check_readings, check_phases = collect(args.check, args.check_gmd, 2, finder)
     phase_start = np.array([(C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS).get(n, 0.0) for n in NAMES])
     phase = report(NAMES, phase_start, phase_groups(fit_readings), phase_groups(check_readings), "phases")
     phase_weights = np.array([phase[n] for n in NAMES])
