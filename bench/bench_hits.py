@@ -17,15 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in ("shared", "worker-service", ""):
+for sub in ("shared", "worker-service", "", "bench"):
     sys.path.insert(0, str(ROOT / sub))
 
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from bench_pipeline import rss_mb  # noqa: E402
 
 
 def peak_mb() -> float:

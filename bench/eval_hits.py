@@ -75,7 +75,8 @@ def run_mdb(models, sets, data: Path, out: Path, cache: Path, settings, adt) -> 
     return results
 
 
-def _score_with(finder, activations, tracks, data, adt, thresholds) -> dict:
+def _score_tracks(activations, tracks, data, adt, thresholds) -> dict:
+    """adt_eval's per-track scores of the peaks picked with ``thresholds``."""
     import mdb  # type: ignore[import-not-found]
 
     from groovesheet_worker.hitnet.peaks import pick_peaks
@@ -87,7 +88,11 @@ def _score_with(finder, activations, tracks, data, adt, thresholds) -> dict:
         for p in pick_peaks(act, vel, thresholds):
             est[FIVE_CLASS[INSTRUMENTS[p.cls]]].append(p.time)
         per_track[track] = adt.score_track(mdb.reference_events(track, data), est, 0.05)
-    return adt.aggregate(per_track)
+    return per_track
+
+
+def _score_with(finder, activations, tracks, data, adt, thresholds) -> dict:
+    return adt.aggregate(_score_tracks(activations, tracks, data, adt, thresholds))
 
 
 def _thresholds(finder, by_class: dict[str, float]) -> list[float]:
@@ -121,22 +126,9 @@ def loto(finder, activations, data: Path, adt) -> dict:
     per_track = {}
     for held in tracks:
         fitted = _fit(finder, activations, [t for t in tracks if t != held], data, adt)
-        res = _score_with(finder, activations, [held], data, adt, _thresholds(finder, fitted))
-        per_track[held] = {c: {k: res["per_class"][c][k] for k in ("TP", "FP", "FN")} for c in FIVE}
+        per_track.update(_score_tracks(activations, [held], data, adt, _thresholds(finder, fitted)))
         print(f"  LOTO without {held:<24} {fitted}", flush=True)
-    return _pool(per_track)
-
-
-def _pool(per_track: dict) -> dict:
-    def f(tp, fp, fn):
-        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-    per_class = {}
-    for c in FIVE:
-        tp, fp, fn = (sum(t[c][k] for t in per_track.values()) for k in ("TP", "FP", "FN"))
-        per_class[c] = {"sum_F": f(tp, fp, fn) if tp + fn else None, "n_ref": tp + fn, "FP": fp}
-    tp, fp, fn = (sum(t[c][k] for t in per_track.values() for c in FIVE) for k in ("TP", "FP", "FN"))
-    return {"per_class": per_class, "sum_5class": {"F": f(tp, fp, fn)}}
+    return adt.aggregate(per_track)
 
 
 # --------------------------------------------------------------------------- synthetic held-out kit
@@ -168,8 +160,7 @@ def run_heldout(models, count: int, settings, split: str) -> dict:
 def _cell(per_class: dict) -> str:
     """F, or for a class the recordings do not have (toms on mdb-dev), the hits invented for it."""
     if not per_class["n_ref"]:
-        fp = per_class.get("FP", per_class.get("n_est", 0))
-        return f"– ({fp} false)"
+        return f"– ({per_class['FP']} false)"
     return f"{per_class['sum_F']:.3f}"
 
 

@@ -13,7 +13,6 @@ MuldjordKit playing GMD's validation split. The result is written as
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import time
@@ -26,6 +25,7 @@ from torch import nn
 from groovesheet_worker.hitnet.network import HitNet
 from groovesheet_worker.hitnet.peaks import pick_peaks
 from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
+from groovesheet_worker.model_files import sha256_of
 
 from .classes import CLASSES
 from .metrics import score
@@ -124,7 +124,7 @@ def save_model(model: HitNet, thresholds, path: Path, extra: dict) -> str:
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     torch.save({"config": model.config(), "classes": list(CLASSES), "thresholds": list(thresholds),
                 "state_dict": state, "info": json.dumps(extra)}, path)  # fmt: skip
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_of(path)
 
 
 def train(args: argparse.Namespace) -> dict:

@@ -7,7 +7,6 @@ by ``make train``) before they are loaded; a file that does not match is refused
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from groovesheet_shared.errors import TranscriptionError
 
+from ..model_files import sha256_of
 from ..pipeline.types import INSTRUMENTS, Hit
 from .peaks import pick_peaks
 from .spectrogram import SAMPLE_RATE, log_spectrogram, normalise_level
@@ -36,10 +36,6 @@ class Prepared:
 
     spectrogram: np.ndarray
     sample_rate: int = SAMPLE_RATE
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class NetHitFinder:
@@ -71,7 +67,7 @@ class NetHitFinder:
                 code="model_unavailable",
                 retryable=False,
             )
-        if verify and _sha256(model_path) != expected:
+        if verify and sha256_of(model_path) != expected:
             raise TranscriptionError(
                 f"The drum-hit model {model_path} does not match its sha256 ({expected[:12]}…): "
                 "it is damaged or not the committed version.",
