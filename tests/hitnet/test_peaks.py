@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from groovesheet_worker.hitnet.peaks import MIN_GAP_FRAMES, pick_peaks
+from groovesheet_worker.hitnet.peaks import MIN_GAP_FRAMES, SAME_DRUM_FRAMES, pick_peaks, same_drum_groups
 
 
 def _bump(n: int, centre: float, height: float) -> np.ndarray:
@@ -40,3 +40,30 @@ def test_thresholds_are_per_class() -> None:
     act = np.zeros((30, 2), dtype=np.float32)
     act[10] = [0.4, 0.4]
     assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.3])] == [1]
+
+
+def test_one_drum_sounds_one_way_at_a_time() -> None:
+    """Snare and cross-stick at once: the one further above its own threshold stays."""
+    classes = ("kick", "snare", "cross_stick")
+    groups = same_drum_groups(classes)
+    assert groups == [(1, 2)]
+    act = np.zeros((60, 3), dtype=np.float32)
+    act[10] = [0.9, 0.5, 0.3]  # snare 0.5/0.4 against cross-stick 0.3/0.15: cross-stick is surer
+    act[40] = [0.0, 0.8, 0.2]  # snare far surer
+    act[50, 2] = 0.6  # a cross-stick alone is untouched
+    thresholds = [0.5, 0.4, 0.15]
+    assert [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), thresholds, groups)] == [
+        (0.1, 0),
+        (0.1, 2),
+        (0.4, 1),
+        (0.5, 2),
+    ]
+    # Without the groups every class stays independent, and a kick never competes with the snare.
+    assert len(pick_peaks(act, np.zeros_like(act), thresholds)) == 6
+
+
+def test_articulations_further_apart_than_the_window_both_stay() -> None:
+    groups = same_drum_groups(("hihat_closed", "hihat_open"))
+    act = np.zeros((40, 2), dtype=np.float32)
+    act[10, 0], act[10 + SAME_DRUM_FRAMES, 1] = 0.9, 0.9
+    assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5], groups)] == [0, 1]

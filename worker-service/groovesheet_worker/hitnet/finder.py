@@ -16,7 +16,7 @@ from groovesheet_shared.errors import TranscriptionError
 
 from ..model_files import sha256_of
 from ..pipeline.types import INSTRUMENTS, Hit
-from .peaks import pick_peaks
+from .peaks import pick_peaks, same_drum_groups
 from .spectrogram import SAMPLE_RATE, log_spectrogram, normalise_level
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
@@ -85,6 +85,7 @@ class NetHitFinder:
         self.model.load_state_dict(saved["state_dict"])
         self.model.eval()
         self.thresholds: list[float] = [float(t) for t in saved["thresholds"]]
+        self.same_drum = same_drum_groups(INSTRUMENTS)
         self._torch = torch
 
     def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
@@ -109,7 +110,7 @@ class NetHitFinder:
                 confidence=round(p.activation, 4),
                 velocity=int(np.clip(round(p.velocity * 127), 1, 127)),
             )
-            for p in pick_peaks(act, vel, self.thresholds)
+            for p in pick_peaks(act, vel, self.thresholds, self.same_drum)
         ]
 
     def find_hits(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> list[Hit]:

@@ -3,6 +3,10 @@
 A frame is a hit of a class when its activation is the largest within PEAK_WINDOW frames around it,
 reaches the class's threshold, and comes at least MIN_GAP_FRAMES after the previous hit of that
 class. The time is refined by a parabola through the peak and its neighbours (sub-frame).
+
+One drum is struck one way at a time: where two articulations of the same drum (snare and
+cross-stick, closed and open hi-hat, ride and its bell) peak within SAME_DRUM_FRAMES of each other,
+only the one further above its own threshold is kept, so the sheet never writes both.
 """
 
 from __future__ import annotations
@@ -18,6 +22,20 @@ from .spectrogram import FRAME_RATE
 PEAK_WINDOW = (2, 1)
 # Two hits of one class closer than this are one (a flam is two different frames apart at most).
 MIN_GAP_FRAMES = 3
+# Articulations of one drum that cannot sound together, and how close (frames) counts as together.
+SAME_DRUM: tuple[tuple[str, ...], ...] = (
+    ("snare", "cross_stick"),
+    ("hihat_closed", "hihat_open"),
+    ("ride", "ride_bell"),
+)
+SAME_DRUM_FRAMES = 3
+
+
+def same_drum_groups(classes: Sequence[str]) -> list[tuple[int, ...]]:
+    """SAME_DRUM as class indices of ``classes`` (groups with fewer than two known classes dropped)."""
+    index = {name: i for i, name in enumerate(classes)}
+    groups = [tuple(index[n] for n in group if n in index) for group in SAME_DRUM]
+    return [g for g in groups if len(g) > 1]
 
 
 @dataclass(frozen=True)
@@ -28,8 +46,17 @@ class Peak:
     velocity: float
 
 
-def pick_peaks(activations: np.ndarray, velocities: np.ndarray, thresholds: Sequence[float]) -> list[Peak]:
-    """``activations`` and ``velocities`` (frames, classes) in 0..1 -> peaks sorted by time."""
+def pick_peaks(
+    activations: np.ndarray,
+    velocities: np.ndarray,
+    thresholds: Sequence[float],
+    same_drum: Sequence[Sequence[int]] = (),
+) -> list[Peak]:
+    """``activations`` and ``velocities`` (frames, classes) in 0..1 -> peaks sorted by time.
+
+    ``same_drum`` lists groups of class indices of which only one may sound at a time
+    (``same_drum_groups``); the default keeps every class independent.
+    """
     act = np.asarray(activations, dtype=np.float32)
     n, k = act.shape
     before, after = PEAK_WINDOW
@@ -52,4 +79,27 @@ def pick_peaks(activations: np.ndarray, velocities: np.ndarray, thresholds: Sequ
                     offset = float(np.clip(0.5 * (y0 - y2) / denom, -0.5, 0.5))
             out.append(Peak((f + offset) / FRAME_RATE, c, float(act[f, c]), float(velocities[f, c])))
     out.sort(key=lambda p: (p.time, p.cls))
-    return out
+    return _one_stroke_per_drum(out, thresholds, same_drum) if same_drum else out
+
+
+def _one_stroke_per_drum(
+    peaks: list[Peak], thresholds: Sequence[float], same_drum: Sequence[Sequence[int]]
+) -> list[Peak]:
+    group_of = {c: g for g, members in enumerate(same_drum) for c in members}
+    window = SAME_DRUM_FRAMES / FRAME_RATE
+    dropped: set[int] = set()
+    for i, p in enumerate(peaks):
+        if i in dropped or p.cls not in group_of:
+            continue
+        for j in range(i + 1, len(peaks)):
+            q = peaks[j]
+            if q.time - p.time >= window:
+                break
+            if j in dropped or q.cls == p.cls or group_of.get(q.cls) != group_of[p.cls]:
+                continue
+            # Compare how far each is above its own threshold: classes have different scales.
+            if q.activation / max(thresholds[q.cls], 1e-6) > p.activation / max(thresholds[p.cls], 1e-6):
+                dropped.add(i)
+                break
+            dropped.add(j)
+    return [p for i, p in enumerate(peaks) if i not in dropped]
