@@ -88,11 +88,12 @@ TRAIN_SEED ?= 1234
 TRAIN_PIECES ?= 1300
 SEPARATED_PIECES ?= 24
 REAL_KIT_PIECES ?= 500
+PRODUCED_PIECES ?= 800
 TRAIN_STEPS ?= 4500
 train-data: setup models system-deps
 	$(PY) -m training.dataset --out $(TRAIN_DATA) --cache $(TRAIN_DATA)/cache --seed $(TRAIN_SEED) \
 		--train $(TRAIN_PIECES) --validation 100 --separated $(SEPARATED_PIECES) --demucs-dir $(DEMUCS_MODEL_DIR) \
-		--real-kit $(REAL_KIT_PIECES) --heldout-synth 100
+		--real-kit $(REAL_KIT_PIECES) --produced $(PRODUCED_PIECES) --heldout-synth 100
 
 # One torch thread: on a shared 2-core machine two threads wait on each other (measured 0.7 against
 # 2.3 steps/s while other work ran).

@@ -5,7 +5,9 @@ different kit), augmented (``augment.augment``), and stored as the model's input
 strokes (time, class, velocity) in ``{out}/{split}/{index:05d}.npz``. Everything is drawn from
 ``numpy.random.default_rng((seed, split_id, index))``, so a piece is the same on every run and any
 subset can be rebuilt alone. Part of the training pieces are mixed with generated accompaniment and
-go through the worker's own Demucs separation (``--separated``), so the model hears that sound too.
+go through the worker's own Demucs separation (``--separated``), so the model hears that sound too,
+and ``produced`` pieces are mixed part by part like a record (``training.production``: reverb on the
+snare and toms, gated or not, the snare wires buzzing under kick and toms, kick and snare unisons).
 
 Kits: FluidR3_GM's seven drum presets and procedurally synthesised kits (seeds below
 SYNTH_TRAIN_SEEDS) for ``train``; MuldjordKit, the one real recorded kit, for ``real_kit`` pieces
@@ -33,10 +35,11 @@ from .arrange import GmdEntry, Performance, excerpt, gmd_entries, read_performan
 from .augment import augment
 from .classes import CLASS_INDEX, CLASSES
 from .kit import Kit
+from .production import add_unisons, produce
 from .render import render
 from .sources import fluid_kits, muldjord_kit, soundfont_kit
 
-SPLIT_IDS = {"train": 0, "validation": 1, "separated": 2, "real_kit": 3, "heldout_synth": 4}
+SPLIT_IDS = {"train": 0, "validation": 1, "separated": 2, "real_kit": 3, "heldout_synth": 4, "produced": 5}
 SYNTH_TRAIN_SEEDS = 48
 SYNTH_VALIDATION_SEED0 = 100_000
 EXCERPT_SECONDS = (8.0, 20.0)
@@ -132,7 +135,7 @@ def performance_for(
         kits = _validation_kits(cfg, rng) if split == "validation" else _heldout_synth_kits(rng)
         return perf, kits, rng
     perf = vary(_pick_excerpt(_entries("train"), rng, EXCERPT_SECONDS), rng)
-    if split == "real_kit":
+    if split == "real_kit" or (split == "produced" and rng.random() < 0.3):
         return perf, _real_kit_kits(cfg, rng), rng
     return perf, _training_kits(cfg, rng), rng
 
@@ -150,6 +153,9 @@ def drum_audio(
     cfg: BuildConfig, split: str, index: int
 ) -> tuple[np.ndarray, Performance, np.random.Generator]:
     perf, kits, rng = performance_for(cfg, split, index)
+    if split == "produced":  # mixed part by part, with the unisons GMD lacks (training.production)
+        perf = add_unisons(perf, rng)
+        return augment(produce(perf, kits, rng, _class_gains(rng)), rng, allow_mp3=True), perf, rng
     audio = render(perf, kits, rng, _class_gains(rng))
     return augment(audio, rng, allow_mp3=True), perf, rng
 
@@ -221,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--validation", type=int, default=120, help="held-out-kit validation pieces")
     p.add_argument("--separated", type=int, default=0, help="training pieces through Demucs")
     p.add_argument("--real-kit", type=int, default=0, help="training pieces played on MuldjordKit")
+    p.add_argument("--produced", type=int, default=0, help="training pieces mixed part by part")
     p.add_argument("--heldout-synth", type=int, default=0, help="validation pieces on never-used synth kits")
     p.add_argument("--demucs-dir", type=Path, default=Path("models/demucs/htdemucs"))
     p.add_argument("--workers", type=int, default=2)
@@ -231,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     build(cfg, "validation", args.validation, args.workers)
     build(cfg, "train", args.train, args.workers)
     build(cfg, "real_kit", args.real_kit, args.workers)
+    build(cfg, "produced", args.produced, args.workers)
     build(cfg, "heldout_synth", args.heldout_synth, args.workers)
     if args.separated:
         from .accompaniment import load_separator

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from groovesheet_worker.hitnet.network import HitNet
-from groovesheet_worker.hitnet.peaks import pick_peaks
+from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups
 from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
 from groovesheet_worker.model_files import sha256_of
 
@@ -97,7 +97,8 @@ def activations(model: HitNet, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[float, str, int]]:
-    return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in pick_peaks(act, vel, thresholds)]
+    peaks = pick_peaks(act, vel, thresholds, same_drum_groups(CLASSES))
+    return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in peaks]
 
 
 def tune_thresholds(model: HitNet, pieces: list[Piece]) -> list[float]:
@@ -138,7 +139,7 @@ def train(args: argparse.Namespace) -> dict:
         train_pieces[len(train_pieces) - n_tuning :],
         train_pieces[: len(train_pieces) - n_tuning],
     )
-    train_pieces += load_pieces(args.data / "real_kit")
+    train_pieces += load_pieces(args.data / "real_kit") + load_pieces(args.data / "produced")
     separated = load_pieces(args.data / "separated")
     validation = load_pieces(args.data / "heldout_synth")
     muldjord = load_pieces(args.data / "validation")
