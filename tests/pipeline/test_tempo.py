@@ -97,6 +97,16 @@ def test_nothing_to_track_gives_the_fallback_tempo() -> None:
     assert reading.pulses[0] == pytest.approx(0.5)
 
 
+def test_pulses_with_no_strokes_near_them_are_read_by_the_prior(monkeypatch) -> None:
+    """pulse_evidence answers {} when no stroke is near the pulses (a stem of noise can do that)."""
+    from groovesheet_worker.pipeline import tempo
+
+    monkeypatch.setattr(tempo, "pulse_evidence", lambda pulses, analysis: {})
+    piece = groove_piece("rock", 3, bpm=100.0)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)))
+    assert reading.bpm > 0
+
+
 def test_backbeat_on_the_ands_scores_below_the_same_notes_on_the_beats() -> None:
     on_beats = {"grid_fit": 1.0, "fit_16ths": 1.0, "fit_triplets": 0.5, "presence": 1.0, "kick_on_pulse": 1.0}
     on_beats |= {"time_on_pulse": 1.0, "backbeat_on_pulse": 1.0, "backbeat_gap_2": 1.0}

@@ -160,7 +160,8 @@ def readings_at(
         if subdivision == SIXTEENTHS and shift not in DUPLE_SHIFTS:
             continue
         tracked_bpm = median_bpm(pulses)
-        evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
+        if evidence:  # {} is "no strokes near these pulses": the reading is scored by its prior alone
+            evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
         features = reading_features(evidence, subdivision, tracked_bpm)
         score = weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(tracked_bpm)
         phase_score = weighed(features, C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS)
