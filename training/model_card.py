@@ -80,6 +80,11 @@ Variations (`training/arrange.py`): tempo x0.8-1.25, hi-hat swapped for ride (wi
 on phrase starts, tom fills, open hi-hats choked by the next closed stroke, cross-stick grooves, louder
 or softer playing. Augmentation (`training/augment.py`): EQ, generated rooms, compression, noise, MP3.
 Part of the pieces are mixed with generated accompaniment and separated by the worker's own htdemucs.
+The `produced` pieces are mixed part by part like a record (`training/production.py`): a plate, hall or
+gated reverb on the snare and toms, a compressed kick, brightened cymbals, the snare wires buzzing under
+kick and tom strokes (not labelled as snares), and kick-snare unisons or four on the floor added.
+Peaks of two articulations of one drum within 30 ms (snare/cross-stick, closed/open hi-hat, ride/bell)
+keep only the surer one (`hitnet/peaks.py`).
 
 ## Classes and thresholds
 Thresholds are chosen per class on 100 training-kit pieces that were never trained on ("tuning").

@@ -3,8 +3,9 @@
 Batches are random 4-second crops of the training pieces; a share of them (``--separated-share``)
 comes from the pieces mixed with accompaniment and separated by Demucs. Targets
 are each stroke's frame set to 1 and its two neighbours to 0.5 (ADTOF's widening); the loss is
-class-weighted binary cross-entropy plus the velocity error on stroke frames. After training, each
-class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
+class-weighted binary cross-entropy plus the velocity error on stroke frames. A hi-hat or ride
+stroke played together with a kick or snare, which the louder drum masks, counts
+``--coincident-boost`` times. After training, each class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
 the model is scored on the held-out-kit pieces (``heldout_synth``: kits no training piece uses) and on
 MuldjordKit playing GMD's validation split. The result is written as
 ``{out}/hitnet.pt`` (weights, config, classes, thresholds) and ``{out}/metrics.json``.
@@ -27,12 +28,15 @@ from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups
 from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
 from groovesheet_worker.model_files import sha256_of
 
-from .classes import CLASSES
+from .classes import CLASS_INDEX, CLASSES
 from .metrics import score
 
 TUNING_PIECES = 100
 CROP_FRAMES = 400
 THRESHOLD_GRID = np.round(np.arange(0.15, 0.80, 0.05), 2)
+# Time-keeping strokes a kick or snare at the same moment can mask, and the drums that mask them.
+MASKED = tuple(CLASS_INDEX[c] for c in ("hihat_closed", "hihat_open", "ride", "ride_bell"))
+MASKERS = tuple(CLASS_INDEX[c] for c in ("kick", "snare"))
 
 
 class Piece:
@@ -70,6 +74,17 @@ def class_weights(pieces: list[Piece]) -> np.ndarray:
         counts += np.bincount(p.classes, minlength=len(CLASSES))
     freq = np.maximum(counts, 1) / counts.sum()
     return np.clip((np.median(freq) / freq) ** 0.5, 0.5, 3.0).astype(np.float32)
+
+
+def coincidence_weights(target: torch.Tensor, boost: float) -> torch.Tensor:
+    """Loss weights: ``boost`` on the target frames of a masked class that a masker shares, else 1."""
+    weights = torch.ones_like(target)
+    if boost == 1.0:
+        return weights
+    under = (target[..., list(MASKERS)] > 0).any(dim=-1, keepdim=True)
+    masked = (target[..., list(MASKED)] > 0) & under
+    weights[..., list(MASKED)] += (boost - 1.0) * masked.float()
+    return weights
 
 
 def batch(pieces: list[Piece], rng: np.random.Generator, size: int) -> tuple[torch.Tensor, ...]:
@@ -165,7 +180,9 @@ def train(args: argparse.Namespace) -> dict:
         source = separated if separated and rng.random() < args.separated_share else train_pieces
         spec, target, vel = batch(source, rng, args.batch)
         onset, v_out = model(spec)
-        loss_onset = (bce(onset, target) * weights).mean()
+        loss_onset = (
+            bce(onset, target) * weights * coincidence_weights(target, args.coincident_boost)
+        ).mean()
         mask = (target == 1.0).float()
         loss_vel = ((v_out - vel) ** 2 * mask).sum() / mask.sum().clamp(min=1)
         loss = loss_onset + args.velocity_weight * loss_vel
@@ -191,6 +208,7 @@ def train(args: argparse.Namespace) -> dict:
         "separated_pieces": len(separated),
         "separated_share": args.separated_share if separated else 0.0,
         "seed": args.seed,
+        "coincident_boost": args.coincident_boost,
     }
     sha = save_model(model, thresholds, args.out / "hitnet.pt", {"steps": args.steps, "seed": args.seed})
     (args.out / "hitnet.pt.sha256").write_text(f"{sha}  hitnet.pt\n")
@@ -212,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
         "--separated-share", type=float, default=0.15, help="share of batches from separated pieces"
+    )
+    p.add_argument(
+        "--coincident-boost",
+        type=float,
+        default=2.0,
+        help="loss weight of hi-hats/rides under a kick or snare",
     )
     p.add_argument("--checkpoint-every", type=int, default=0, help="also save weights every N steps")
     p.add_argument(

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from groovesheet_worker.hitnet.finder import NetHitFinder
 from groovesheet_worker.pipeline.types import INSTRUMENTS
 from training import dataset, model_card, train
+from training.classes import CLASS_INDEX, CLASSES
+from training.train import coincidence_weights
 
 GMD = Path(__file__).resolve().parents[3] / "shared" / "training" / "gmd"
 MULDJORD = Path(__file__).resolve().parents[3] / "shared" / "training" / "kits" / "muldjord"
@@ -51,3 +54,14 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     card = (out / "MODEL_CARD.md").read_text()
     assert metrics["sha256"] in card and "CC BY 4.0" in card and "MIT" in card
     assert all(f"| {name} |" in card for name in INSTRUMENTS)
+
+
+def test_hi_hats_under_a_kick_or_snare_weigh_more_in_the_loss() -> None:
+    target = torch.zeros((1, 4, len(CLASSES)))
+    hh, kick, ride = CLASS_INDEX["hihat_closed"], CLASS_INDEX["kick"], CLASS_INDEX["ride"]
+    target[0, 1, [hh, kick]] = 1.0  # hi-hat with a kick: masked
+    target[0, 2, ride] = 1.0  # ride alone
+    weights = coincidence_weights(target, 3.0)
+    assert weights[0, 1, hh] == 3.0 and weights[0, 1, kick] == 1.0
+    assert weights[0, 2, ride] == 1.0 and weights[0, 0].eq(1.0).all()
+    assert coincidence_weights(target, 1.0).eq(1.0).all()
