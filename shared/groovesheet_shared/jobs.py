@@ -24,6 +24,7 @@ __all__ = [
     "JobOptions",
     "JobResult",
     "JobStatus",
+    "Stems",
     "new_job_id",
     "parse_job_id",
     "utc_now",
@@ -73,6 +74,31 @@ class JobError(BaseModel):
     message: str
 
 
+STEMS_EXPIRED = (
+    "The stems were removed together with your uploaded song, a few days after the job finished "
+    "(they add up to the song, which is not kept). Upload the song again to get them."
+)
+
+
+class Stems(BaseModel):
+    """Whether the job's stems (outputs.STEM_FILES) can be downloaded, and if not, why.
+
+    ``code`` is one of ``drums_only`` (no separation ran), ``encoding_failed`` (the sheet was delivered,
+    the audio could not be encoded) or ``expired`` (removed with the uploaded song); ``reason`` says it
+    for a person.
+    """
+
+    available: bool = Field(description="True: ?format=drums and ?format=no_drums can be downloaded")
+    code: str | None = Field(
+        default=None, description="Why not: drums_only, encoding_failed, expired (or disabled)"
+    )
+    reason: str | None = Field(default=None, description="Why not, for a person")
+
+    @classmethod
+    def unavailable(cls, code: str, reason: str) -> Stems:
+        return cls(available=False, code=code, reason=reason)
+
+
 class JobResult(BaseModel):
     total_notes: int
     bpm: float
@@ -80,6 +106,15 @@ class JobResult(BaseModel):
     duration_seconds: float
     notes_per_instrument: dict[str, int] = Field(default_factory=dict)
     stage_seconds: dict[str, float] = Field(default_factory=dict)
+    stems: Stems | None = Field(
+        default=None,
+        description="Whether the drum track and the song without drums can be downloaded; "
+        "null for jobs finished before stems existed",
+    )
+
+    @property
+    def stems_available(self) -> bool:
+        return self.stems is not None and self.stems.available
 
 
 Percent = Annotated[int, Field(ge=0, le=100)]
@@ -162,6 +197,13 @@ class Job(BaseModel):
             completed_at=utc_now(),
             error=JobError(code=code, message=message),
         )
+
+    def stems_expired(self) -> Job | None:
+        """The stems were removed with the uploaded song (INPUT_RETENTION_DAYS); None if none were there."""
+        if self.result is None or not self.result.stems_available:
+            return None
+        result = self.result.model_copy(update={"stems": Stems.unavailable("expired", STEMS_EXPIRED)})
+        return self._changed(result=result)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

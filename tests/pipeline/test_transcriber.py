@@ -10,9 +10,11 @@ import pytest
 import soundfile as sf
 
 from groovesheet_shared.errors import TranscriptionError
-from groovesheet_shared.jobs import JobOptions
+from groovesheet_shared.jobs import JobOptions, Stems
 from groovesheet_shared.options import TIME_SIGNATURES
+from groovesheet_shared.outputs import STEM_FILES
 from groovesheet_worker.config import WorkerSettings
+from groovesheet_worker.pipeline.stems import DRUMS_ONLY, ENCODING_FAILED
 from groovesheet_worker.pipeline.transcriber import Transcriber
 from groovesheet_worker.transcription import CHECKPOINTS
 from tests.audio_samples import encode, groove
@@ -74,15 +76,17 @@ def test_a_mix_goes_through_separation_and_every_checkpoint(transcriber, tmp_pat
     assert percents == sorted(percents)
     # Separation reports between its two checkpoints, never reaching 55 before it is done.
     assert all(35 <= p < 55 for p, s, _ in progress.calls if s == "separating")
-    assert set(output.files) == OUTPUTS
+    # A mix went through separation: the stems are made too.
+    assert set(output.files) == OUTPUTS | set(STEM_FILES.values())
     assert all(path.exists() and path.stat().st_size > 0 for path in output.files.values())
     result = output.result
+    assert result.stems == Stems(available=True)
     assert result.duration_seconds == pytest.approx(5.0, abs=0.1)
     assert result.bpm > 0
     # The separator here is demucs_unittest (random weights): its stem has no meter worth asserting,
     # only that the sheet is written in one the job contract allows.
     assert result.time_signature in TIME_SIGNATURES
-    assert {"decode", "separation", "onsets", "classify", "tempo", "write", "check"} <= set(
+    assert {"decode", "separation", "stems", "onsets", "classify", "tempo", "write", "check"} <= set(
         result.stage_seconds
     )
 
@@ -97,6 +101,9 @@ def test_a_drum_recording_skips_separation_and_honours_the_uploaders_tempo(
     assert progress.checkpoints == EXPECTED
     assert "separation" not in output.result.stage_seconds
     result = output.result
+    # No separation, no stems: the result says why, and nothing else is written.
+    assert set(output.files) == OUTPUTS
+    assert result.stems == DRUMS_ONLY and "drum-only" in result.stems.reason
     assert result.bpm == pytest.approx(100.0, abs=0.5)
     assert result.time_signature == "3/4"
     assert result.total_notes > 0
@@ -159,3 +166,38 @@ def test_a_separation_failure_fails_the_job_and_never_uses_the_raw_mix(
     assert info.value.code == "separation_failed"
     assert progress.checkpoints == [(35, "separating")]
     assert not any((work / name).exists() for name in OUTPUTS)
+
+
+def test_the_stems_sum_back_to_the_song(transcriber, tmp_path: Path) -> None:
+    """drums + no_drums is the mix: the song without drums is exactly what separation left over."""
+    song = song_file(tmp_path)
+    output = transcriber(song, JobOptions(), tmp_path / "work", Progress())
+    original, _ = sf.read(song, dtype="float32")
+    drums, rate = sf.read(output.files[STEM_FILES["drums"]], dtype="float32")
+    rest, _ = sf.read(output.files[STEM_FILES["no_drums"]], dtype="float32")
+    assert rate == 44100 and drums.shape == rest.shape and drums.shape[1] == 2
+    together = (drums + rest).mean(axis=1)[: original.size]
+    assert together.size == original.size  # the decoder drops the encoder's delay and padding
+
+    def below_15_khz(signal: np.ndarray) -> np.ndarray:  # LAME's lowpass at 192 kbit/s is ~19 kHz
+        spectrum = np.fft.rfft(signal)
+        spectrum[np.fft.rfftfreq(signal.size, 1 / rate) > 15000] = 0
+        return np.fft.irfft(spectrum, signal.size)
+
+    # Each stem carries its own MP3 coding noise (this song is mostly noise-like hi-hats and snares).
+    heard, played = below_15_khz(together), below_15_khz(original)
+    assert np.corrcoef(heard, played)[0, 1] > 0.98
+    assert np.sqrt(np.mean(heard**2)) == pytest.approx(np.sqrt(np.mean(played**2)), rel=0.1)
+
+
+def test_a_stem_encoding_failure_still_delivers_the_sheet(transcriber, tmp_path: Path, monkeypatch) -> None:
+    broken = transcriber.stem_encoder.__class__("/nonexistent/ffmpeg")
+    monkeypatch.setattr(transcriber, "stem_encoder", broken)
+    progress = Progress()
+    output = transcriber(song_file(tmp_path), JobOptions(), tmp_path / "work", progress)
+
+    assert progress.checkpoints == EXPECTED
+    assert set(output.files) == OUTPUTS  # the sheet, MIDI and events; no stems
+    assert output.result.stems == ENCODING_FAILED
+    assert "could not be encoded" in output.result.stems.reason
+    assert "/nonexistent" not in output.result.stems.reason  # details go to the log, not to the user

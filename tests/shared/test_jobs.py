@@ -10,7 +10,7 @@ import pytest
 
 from groovesheet_shared.errors import InvalidJobId
 from groovesheet_shared.jobs import OUTPUT_FILES, Job, JobResult, new_job_id, parse_job_id
-from groovesheet_shared.outputs import MEDIA_TYPE_BY_FILE, OUTPUTS, PDF_FILES
+from groovesheet_shared.outputs import MEDIA_TYPE_BY_FILE, OUTPUTS, PDF_FILES, STEM_FILES
 from groovesheet_shared.progress import CHECKPOINTS, QUEUED
 
 
@@ -104,10 +104,13 @@ def test_requeued_goes_back_to_the_queue_and_stamps_updated_at():
 
 def test_output_table_is_consistent():
     assert set(OUTPUT_FILES) == {"musicxml", "midi", "json"}  # what the pipeline writes
-    assert set(OUTPUTS) == set(OUTPUT_FILES) | {"pdf"}  # what can be downloaded
+    assert set(STEM_FILES) == {"drums", "no_drums"}  # written only when separation ran
+    assert set(OUTPUTS) == set(OUTPUT_FILES) | {"pdf"} | set(STEM_FILES)  # what can be downloaded
     assert OUTPUTS["pdf"].file_name == PDF_FILES["a4"] and set(PDF_FILES) == {"a4", "letter"}
     assert all(MEDIA_TYPE_BY_FILE[name] == "application/pdf" for name in PDF_FILES.values())
     names = [o.file_name for o in OUTPUTS.values()]
     assert len(set(names)) == len(names) and "metadata.json" not in names
     assert OUTPUTS["midi"].download_name("Song") == "Song_transcription.mid"
+    assert OUTPUTS["no_drums"].download_name("Song") == "Song_no_drums.mp3"
+    assert all(MEDIA_TYPE_BY_FILE[name] == "audio/mpeg" for name in STEM_FILES.values())
     assert {o.media_type for o in OUTPUTS.values()} >= {"audio/midi", "application/json"}

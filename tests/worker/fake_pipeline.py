@@ -9,16 +9,18 @@ import os
 import time
 from pathlib import Path
 
-from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult
+from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult, Stems
 from groovesheet_worker.transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
 
 PIPELINE_STAGES = [s for s in CHECKPOINTS if s not in ("started", "completed")]
 
 
 class FakePipeline:
-    def __init__(self, seconds_per_stage: float = 0.0, log: Path | None = None) -> None:
+    def __init__(self, seconds_per_stage: float = 0.0, log: Path | None = None, stems: bool = False) -> None:
         self.seconds_per_stage = seconds_per_stage
         self.log = log
+        # Real MP3 stems (ffmpeg) of a made-up song, as after separation; also with FAKE_STEMS=1.
+        self.stems = stems or os.environ.get("FAKE_STEMS") == "1"
         self.calls: list[Path] = []
         self.options: list[JobOptions] = []
 
@@ -44,4 +46,9 @@ class FakePipeline:
             files[name] = work_dir / name
             files[name].write_text(text)
         result = JobResult(total_notes=1, bpm=120.0, duration_seconds=audio_path.stat().st_size / 1e5)
+        if self.stems:
+            from tests.stem_samples import encode_stems
+
+            files.update(encode_stems(work_dir, seconds=3.0))
+            result.stems = Stems(available=True)
         return PipelineOutput(files=files, result=result, extra={"clip_bpm": 120.0})

@@ -71,3 +71,33 @@ def test_a_queued_old_job_keeps_its_song(store, queue, settings, tmp_path):
     store.update(job_id, lambda j: j.model_copy(update={"created_at": utc_now() - timedelta(days=60)}))
     assert JobRunner(store, queue, FakePipeline(), settings).sweep_inputs() == 0
     assert (store.job_dir(job_id) / "input.wav").exists()
+
+
+def test_the_stems_go_with_the_song_and_the_record_says_why(store, queue, settings, tmp_path):
+    """The drum track and the song without drums add up to the upload: they are not kept longer."""
+    from groovesheet_shared.jobs import STEMS_EXPIRED, Stems
+    from tests.stem_samples import STEM_FILES, encode_stems
+
+    old, recent = add_job(store, queue, tmp_path), add_job(store, queue, tmp_path)
+    stems = encode_stems(tmp_path / "stems", seconds=1.0)
+    for job_id in (old, recent):
+        for name, path in stems.items():
+            store.save_output(job_id, name, path)
+        (tmp_path / "out.mid").write_bytes(b"MThd")
+        store.save_output(job_id, "output.mid", tmp_path / "out.mid")
+        store.update(
+            job_id,
+            lambda j: j.started("w").completed(
+                JobResult(total_notes=1, bpm=120, duration_seconds=1, stems=Stems(available=True))
+            ),
+        )
+    store.update(old, lambda j: j.model_copy(update={"completed_at": utc_now() - timedelta(days=8)}))
+
+    assert JobRunner(store, queue, FakePipeline(), settings).sweep_inputs() == 1
+
+    assert not any((store.job_dir(old) / name).exists() for name in STEM_FILES.values())
+    expired = store.get(old).result.stems
+    assert expired == Stems(available=False, code="expired", reason=STEMS_EXPIRED)
+    assert store.read_output(old, "output.mid") == b"MThd"  # the transcription stays
+    assert all((store.job_dir(recent) / name).exists() for name in STEM_FILES.values())
+    assert store.get(recent).result.stems.available

@@ -51,6 +51,12 @@ class WorkerSettings(CommonSettings):
     musescore_bin: str = "mscore3"
     engrave_timeout_seconds: float = Field(default=120.0, gt=0)
 
+    # The stems (groovesheet_worker.pipeline.stems): the drum track and the song without it, as MP3
+    # encoded by ffmpeg, when separation ran. A failure leaves the job completed without them.
+    stems: bool = True
+    ffmpeg_bin: str = "ffmpeg"
+    stems_timeout_seconds: float = Field(default=300.0, gt=0)
+
     # Webhooks (groovesheet_worker.webhooks): the HMAC-SHA256 key of X-Groovesheet-Signature; without
     # it no webhook is sent (and that is logged). Up to WEBHOOK_MAX_ATTEMPTS tries, the n-th retry
     # WEBHOOK_FIRST_RETRY_SECONDS * 3**(n-1) after the one before: 15, 45, 135, 405 s (10 minutes).

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,16 @@ logger = logging.getLogger(__name__)
 
 JobChange = Callable[[Job], Job | None]
 """Takes the current job and returns the new one, or None to leave it unchanged."""
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """What a ranged read needs to know of a stored output before reading it."""
+
+    size: int
+    # Changes whenever the object is replaced (GCS generation; a local file's inode, mtime and size):
+    # the ETag of a download, and the precondition of each of its ranged reads.
+    version: str
 
 
 class IndexEntry(BaseModel):
@@ -206,6 +217,21 @@ class JobStore(ABC):
     @abstractmethod
     def read_output(self, job_id: str, name: str) -> bytes:
         """An output's bytes; raises OutputNotFound."""
+
+    @abstractmethod
+    def output_info(self, job_id: str, name: str) -> OutputInfo:
+        """Size and version of an output; raises OutputNotFound (JobNotFound when the job is gone)."""
+
+    @abstractmethod
+    def read_output_range(
+        self, job_id: str, name: str, start: int, stop: int, *, version: str | None = None
+    ) -> bytes:
+        """Bytes ``start`` up to (not including) ``stop`` of an output, without reading the rest.
+
+        With ``version`` (from output_info), the read fails with StorageError if the object was
+        replaced meanwhile, so the parts of one download never come from two versions.
+        Raises OutputNotFound.
+        """
 
     def delete(self, job_id: str) -> None:
         """Remove everything stored for the job, then its index entry (no error if it is not there)."""

@@ -35,6 +35,7 @@ from groovesheet_shared.storage.base import (
     IndexChange,
     JobChange,
     JobStore,
+    OutputInfo,
     OwnerIndex,
     owner_key,
     parse_stored_job,
@@ -204,6 +205,35 @@ class GcsJobStore(JobStore):
             except gexc.NotFound:
                 pass
         self._require_job(job_id)  # JobNotFound when the whole job is gone
+        raise OutputNotFound(f"Job {job_id} has no {name}")
+
+    def output_info(self, job_id: str, name: str) -> OutputInfo:
+        name = _safe_name(name)
+        with self._errors(f"read {name} of job {job_id}"):
+            blob = self._bucket.get_blob(self._name(job_id, name))
+        if blob is None or blob.size is None or blob.generation is None:
+            self._require_job(job_id)
+            raise OutputNotFound(f"Job {job_id} has no {name}")
+        return OutputInfo(size=int(blob.size), version=str(blob.generation))
+
+    def read_output_range(
+        self, job_id: str, name: str, start: int, stop: int, *, version: str | None = None
+    ) -> bytes:
+        name = _safe_name(name)
+        if stop <= start:
+            return b""
+        object_name = self._name(job_id, name)
+        with self._errors(f"read {name} of job {job_id}"):
+            # A ranged GET (end is inclusive) of that generation only: never a part of a newer object.
+            generation = int(version) if version is not None else None
+            blob = self._bucket.blob(object_name, generation=generation)
+            try:
+                return blob.download_as_bytes(start=start, end=stop - 1)
+            except gexc.NotFound:
+                pass
+            if version is not None and self._bucket.get_blob(object_name) is not None:
+                raise StorageError(f"{name} of job {job_id} was replaced while it was being read")
+        self._require_job(job_id)
         raise OutputNotFound(f"Job {job_id} has no {name}")
 
     def remove_expired_inputs(self, finished_before: datetime) -> int:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from groovesheet_shared.errors import JobNotFound, JobUnreadable, OutputNotFound, StorageError
 from groovesheet_shared.jobs import Job, parse_job_id
+from groovesheet_shared.outputs import STEM_FILES
 from groovesheet_shared.storage.base import (
     IndexChange,
     JobChange,
     JobStore,
+    OutputInfo,
     OwnerIndex,
     owner_key,
     parse_stored_job,
@@ -161,6 +163,30 @@ class LocalJobStore(JobStore):
             except FileNotFoundError:
                 raise OutputNotFound(f"Job {job_id} has no {name}") from None
 
+    def output_info(self, job_id: str, name: str) -> OutputInfo:
+        path = self._existing_job_dir(job_id) / _safe_name(name)
+        with self._io(f"read {name} of job {job_id}"):
+            try:
+                return _info(path.stat())
+            except FileNotFoundError:
+                raise OutputNotFound(f"Job {job_id} has no {name}") from None
+
+    def read_output_range(
+        self, job_id: str, name: str, start: int, stop: int, *, version: str | None = None
+    ) -> bytes:
+        path = self._existing_job_dir(job_id) / _safe_name(name)
+        with self._io(f"read {name} of job {job_id}"):
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:
+                raise OutputNotFound(f"Job {job_id} has no {name}") from None
+            with handle:
+                # Outputs are replaced by rename, never written in place: the open file is one version.
+                if version is not None and _info(os.fstat(handle.fileno())).version != version:
+                    raise StorageError(f"{name} of job {job_id} was replaced while it was being read")
+                handle.seek(start)
+                return handle.read(max(0, stop - start))
+
     def _delete_objects(self, job_id: str) -> None:
         """Under the job's lock, rename the folder away in one step, then remove it.
 
@@ -193,7 +219,19 @@ class LocalJobStore(JobStore):
                 with self._io(f"remove the input of job {job.job_id}"):
                     song.unlink(missing_ok=True)  # a concurrent delete may be faster
                 removed += 1
+            self._expire_stems(job)
         return removed
+
+    def _expire_stems(self, job: Job) -> None:
+        """The stems go with the song (they add up to it); the record then says why they are gone."""
+        stems = [self.job_dir(job.job_id) / name for name in STEM_FILES.values()]
+        if not any(path.exists() for path in stems) and not (job.result and job.result.stems_available):
+            return
+        with self._io(f"remove the stems of job {job.job_id}"):
+            for path in stems:
+                path.unlink(missing_ok=True)
+        with contextlib.suppress(JobNotFound):  # deleted meanwhile
+            self.update(job.job_id, lambda j: j.stems_expired())
 
     # --- the owner index: owners/{sha256(owner)}.json, changed under owners/{sha256(owner)}.lock
     def _index_path(self, owner: str) -> Path:
@@ -223,6 +261,10 @@ class LocalJobStore(JobStore):
                 return new
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _info(stat: os.stat_result) -> OutputInfo:
+    return OutputInfo(size=stat.st_size, version=f"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}")
 
 
 def _safe_name(name: str) -> str:

@@ -1,19 +1,22 @@
-"""The whole transcription: song in, drum sheet music (MusicXML), MIDI and events out.
+"""The whole transcription: song in, drum sheet music (MusicXML), MIDI, events and stems out.
 
-decode -> separate drums (unless drums_only) -> onsets and clips -> classify hits -> tempo and
-bars -> quantize -> write MusicXML, MIDI, events -> notation check, reporting progress at the
-checkpoints of ``transcription.CHECKPOINTS``.
+decode -> separate drums (unless drums_only) -> stems (MP3 of the drum stem and of the mix without
+it) -> onsets and clips -> classify hits -> tempo and bars -> quantize -> write MusicXML, MIDI,
+events -> notation check, reporting progress at the checkpoints of ``transcription.CHECKPOINTS``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult
+import numpy as np
+
+from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult, Stems
 
 from ..config import WorkerSettings
 from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
@@ -22,6 +25,9 @@ from .audio import load_song
 from .constants import SAMPLE_RATE
 from .hit_finding import HitFinding, load_hit_finder
 from .separation import DrumSeparator
+from .stems import DISABLED, DRUMS_ONLY, ENCODING_FAILED, StemEncoder, StemsFailed
+
+logger = logging.getLogger(__name__)
 
 # Separation progress (0..1 of segments) is shown between these two checkpoints.
 SEPARATION_START = CHECKPOINTS["separating"][0]
@@ -55,6 +61,7 @@ class Transcriber:
         self.settings = settings
         self.separator = DrumSeparator.from_settings(settings)
         self.hit_finder = hit_finder or load_hit_finder(settings)
+        self.stem_encoder = StemEncoder(settings.ffmpeg_bin, timeout_seconds=settings.stems_timeout_seconds)
 
     def __call__(
         self,
@@ -75,9 +82,11 @@ class Transcriber:
             song = load_song(audio_path, self.settings.max_duration_seconds)
         duration = song.duration_seconds
 
+        stem_files: dict[str, Path] = {}
         if options.drums_only:
             checkpoint("separating", "Drum-only recording: no separation needed")
             drums = song.mono
+            stems = DRUMS_ONLY
             checkpoint("separated", "Drum-only recording used as is")
         else:
             checkpoint("separating")
@@ -94,8 +103,12 @@ class Transcriber:
                     progress(percent, "separating", CHECKPOINTS["separating"][1])
 
             with clock("separation"):
-                drums = self.separator.separate_drums(song.stereo, on_separation).mean(axis=0)
+                drum_stem = self.separator.separate_drums(song.stereo, on_separation)
             checkpoint("separated")
+            with clock("stems"):
+                stems, stem_files = self._stems(song.stereo, drum_stem, work_dir)
+            drums = drum_stem.mean(axis=0)
+            del drum_stem
         del song
 
         with clock("onsets"):
@@ -134,5 +147,18 @@ class Transcriber:
             duration_seconds=round(duration, 3),
             notes_per_instrument=dict(sorted(per_instrument.items())),
             stage_seconds=clock.seconds,
+            stems=stems,
         )
-        return PipelineOutput(files=paths, result=result, extra={"hit_model": self.settings.hit_model})
+        files = {**paths, **stem_files}
+        return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
+
+    def _stems(self, mix: np.ndarray, drums: np.ndarray, work_dir: Path) -> tuple[Stems, dict[str, Path]]:
+        """The drum track and the song without it, as MP3; a failure is logged, never fatal."""
+        if not self.settings.stems:
+            return DISABLED, {}
+        try:
+            files = self.stem_encoder.encode_stems(mix, drums, SAMPLE_RATE, work_dir)
+        except StemsFailed as exc:
+            logger.warning("no stems for this job: %s", exc, extra={"error_code": "stems_failed"})
+            return ENCODING_FAILED, {}
+        return Stems(available=True), files
