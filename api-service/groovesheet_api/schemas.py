@@ -10,11 +10,20 @@ from pydantic import BaseModel, Field
 
 from groovesheet_api.config import AuthMode
 from groovesheet_shared.jobs import Job, JobError, JobOptions, JobResult, JobStatus
-from groovesheet_shared.outputs import OUTPUTS
+from groovesheet_shared.outputs import OUTPUTS, STEM_FILES
 
 STATUS_PATH = "/api/v1/status/{job_id}"
 DOWNLOAD_PATH = "/api/v1/download/{job_id}"
 PREVIEW_PATH = "/api/v1/jobs/{job_id}/preview.svg"
+
+
+def downloads_of(job: Job) -> dict[str, str] | None:
+    """format -> URL of a completed job: every output, the stems only when it has them."""
+    if job.status is not JobStatus.COMPLETED:
+        return None
+    download = DOWNLOAD_PATH.format(job_id=job.job_id)
+    stems = job.result is not None and job.result.stems_available
+    return {kind: f"{download}?format={kind}" for kind in OUTPUTS if stems or kind not in STEM_FILES}
 
 
 class ErrorDetail(BaseModel):
@@ -57,7 +66,10 @@ class JobView(BaseModel):
     error: JobError | None = Field(description="Set when failed")
     status_url: str
     download_url: str | None = Field(description="Set when completed (MusicXML)")
-    downloads: dict[str, str] | None = Field(description="Set when completed: format -> URL")
+    downloads: dict[str, str] | None = Field(
+        description="Set when completed: format -> URL. drums and no_drums (the stems, MP3) only when "
+        "the job has them; result.stems says why not"
+    )
     preview_url: str | None = Field(description="Set when completed: the notation as SVG")
 
     @classmethod
@@ -69,7 +81,7 @@ class JobView(BaseModel):
             **body,
             status_url=STATUS_PATH.format(job_id=job.job_id),
             download_url=download if completed else None,
-            downloads={kind: f"{download}?format={kind}" for kind in OUTPUTS} if completed else None,
+            downloads=downloads_of(job),
             preview_url=PREVIEW_PATH.format(job_id=job.job_id) if completed else None,
         )
 
@@ -88,12 +100,12 @@ class JobSummary(BaseModel):
     result: JobResult | None = Field(description="Set when completed: notes, tempo, time signature ...")
     error: JobError | None = Field(description="Set when failed")
     status_url: str
-    downloads: dict[str, str] | None = Field(description="Set when completed: format -> URL")
+    downloads: dict[str, str] | None = Field(
+        description="Set when completed: format -> URL (drums and no_drums only when the job has stems)"
+    )
 
     @classmethod
     def of(cls, job: Job) -> JobSummary:
-        completed = job.status is JobStatus.COMPLETED
-        download = DOWNLOAD_PATH.format(job_id=job.job_id)
         return cls(
             job_id=job.job_id,
             title=job.options.title or PurePosixPath(job.filename).stem or job.filename,
@@ -106,7 +118,7 @@ class JobSummary(BaseModel):
             result=job.result,
             error=job.error,
             status_url=STATUS_PATH.format(job_id=job.job_id),
-            downloads={kind: f"{download}?format={kind}" for kind in OUTPUTS} if completed else None,
+            downloads=downloads_of(job),
         )
 
 
@@ -126,12 +138,14 @@ class Health(BaseModel):
 _DESCRIPTIONS = {
     400: "The request is malformed (see the error code)",
     401: "Missing or invalid sign-in token",
-    404: "No such job for you",
+    404: "No such job for you; for a download also: this job has no such output (pdf_unavailable, "
+    "stems_unavailable, with the reason)",
     408: "The request was too slow to arrive",
     409: "The job is not completed",
     410: "The job's stored record is damaged",
     413: "The file or the song is too large",
     415: "Not multipart, or not an audio format we take",
+    416: "The Range lies outside the stem (Content-Range: bytes */size says how long it is)",
     422: "A field or the audio is not acceptable (see the error code)",
     429: "Too many of your jobs are queued or running; see Retry-After",
     431: "Request headers too large",

@@ -7,26 +7,27 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from groovesheet_api.deps import StoreDep, UserDep, load_own_job
 from groovesheet_api.errors import ApiError
+from groovesheet_api.ranges import ByteRange, etag, requested_range
 from groovesheet_api.routes import add_get_and_head
 from groovesheet_api.schemas import JobList, JobSummary, JobView, error_responses
-from groovesheet_shared.errors import InvalidJobId, OutputNotFound
-from groovesheet_shared.jobs import Job, JobStatus, parse_job_id
+from groovesheet_shared.errors import GroovesheetError, InvalidJobId, OutputNotFound
+from groovesheet_shared.jobs import STEMS_EXPIRED, Job, JobStatus, parse_job_id
 from groovesheet_shared.logging import job_context
 from groovesheet_shared.options import DEFAULT_FILENAME
-from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS, PDF_FILES
+from groovesheet_shared.outputs import DEFAULT_OUTPUT, OUTPUTS, PDF_FILES, STEM_FILES, OutputKind
 from groovesheet_shared.storage import JobStore
 
 logger = logging.getLogger(__name__)
@@ -179,19 +180,42 @@ def paper_for(accept_language: str | None) -> str:
 
 
 async def _download(
+    request: Request,
     job_id: str,
     store: StoreDep,
     user: UserDep,
-    format: DownloadFormat = DownloadFormat[DEFAULT_OUTPUT],  # type: ignore[valid-type]
+    format: Annotated[
+        DownloadFormat,  # type: ignore[valid-type]
+        Query(
+            description="musicxml (default), midi, json (the events), pdf (the engraved sheet), "
+            "drums (the separated drum track, MP3) or no_drums (the song without its drums, MP3). "
+            "The stems exist only when the song went through separation (not for drums_only uploads) "
+            "and answer HTTP Range requests, so a player can seek."
+        ),
+    ] = DownloadFormat[DEFAULT_OUTPUT],  # type: ignore[valid-type]
     paper: Annotated[
         Paper | None,  # type: ignore[valid-type]
         Query(description="For format=pdf: a4 or letter (default: from Accept-Language, else a4)"),
     ] = None,
     accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+    range_header: Annotated[
+        str | None,
+        Header(
+            alias="Range",
+            description="For format=drums|no_drums: one byte range, e.g. bytes=0- or bytes=1000-1999 "
+            "(206 Partial Content; 416 when it lies outside the file)",
+        ),
+    ] = None,
+    if_range: Annotated[
+        str | None,
+        Header(alias="If-Range", description="The ETag of the stem a Range continues; another ETag gets all"),
+    ] = None,
 ) -> Response:
     job = await run_in_threadpool(load_own_job, job_id, store, user)
     ensure_completed(job)
     output = OUTPUTS[format.value]
+    if output.kind in STEM_FILES:
+        return await _stem(request, job, output, store, range_header, if_range)
     file_name = output.file_name
     if output.kind == "pdf":
         file_name = PDF_FILES[paper.value if paper is not None else paper_for(accept_language)]
@@ -213,6 +237,81 @@ async def _download(
     )
 
 
+# A stem is streamed in parts of this size, each one ranged read of the store.
+STEM_CHUNK_BYTES = 1024 * 1024
+STEMS_BEFORE_THEY_EXISTED = (
+    "This transcription was made before Groovesheet made stems. Upload the song again to get the drum "
+    "track and the song without drums."
+)
+
+
+def stems_unavailable(job: Job) -> ApiError:
+    """The 404 of a stem that is not there, saying why (drum-only upload, encoding failed, expired)."""
+    stems = job.result.stems if job.result is not None else None
+    if stems is None:
+        reason = STEMS_BEFORE_THEY_EXISTED
+    elif stems.available:
+        reason = STEMS_EXPIRED  # the result had them: only the retention rule removes them
+    else:
+        reason = stems.reason or "This transcription has no stems."
+    return ApiError(404, "stems_unavailable", reason)
+
+
+async def _stem(
+    request: Request,
+    job: Job,
+    output: OutputKind,
+    store: JobStore,
+    range_header: str | None,
+    if_range: str | None,
+) -> Response:
+    """A stem, whole (200) or one byte range of it (206), read from the store only as far as asked."""
+    if job.result is None or not job.result.stems_available:
+        raise stems_unavailable(job)
+    try:
+        info = await run_in_threadpool(store.output_info, job.job_id, output.file_name)
+    except OutputNotFound:
+        raise stems_unavailable(job) from None
+    part = requested_range(range_header, if_range, info.size, info.version)
+    span = part or ByteRange(0, info.size)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(span.length),
+        "ETag": etag(info.version),
+        "Content-Disposition": _content_disposition(download_name(job, output.kind)),
+        **NO_STORE,
+    }
+    if part is not None:
+        headers["Content-Range"] = part.content_range(info.size)
+    status = 206 if part is not None else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, media_type=output.media_type, headers=headers)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        position = span.start
+        while position < span.stop:
+            stop = min(position + STEM_CHUNK_BYTES, span.stop)
+            try:
+                data = await run_in_threadpool(
+                    store.read_output_range,
+                    job.job_id,
+                    output.file_name,
+                    position,
+                    stop,
+                    version=info.version,
+                )
+            except GroovesheetError as exc:
+                # The status line is sent: all that is left is to end the response short.
+                logger.error("stem download broke off: %s", exc.message, extra={"error_code": exc.code})
+                raise
+            if not data:
+                return
+            yield data
+            position += len(data)
+
+    return StreamingResponse(chunks(), status_code=status, media_type=output.media_type, headers=headers)
+
+
 _route_with_aliases(
     ("/download/{job_id}", "/transcribe/{job_id}/download", "/jobs/{job_id}/download"),
     _download,
@@ -223,6 +322,11 @@ _route_with_aliases(
             "description": "The file, as an attachment",
             "content": {output.media_type: {} for output in OUTPUTS.values()},
         },
-        **error_responses(401, 404, 409, 410, 422, 503),
+        206: {
+            "description": "format=drums|no_drums with a Range header: that part of the stem, with "
+            "Content-Range (Accept-Ranges: bytes on every stem response)",
+            "content": {"audio/mpeg": {}},
+        },
+        **error_responses(401, 404, 409, 410, 416, 422, 503),
     },
 )
