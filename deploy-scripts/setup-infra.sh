@@ -6,7 +6,8 @@
 # - APIs: Cloud Run, Pub/Sub, Cloud Storage, Artifact Registry, Secret Manager, IAM, Logging, Monitoring
 # - Artifact Registry docker repository $AR_REPOSITORY (groovesheet)
 # - bucket gs://$BUCKET (groovesheet-jobs), objects deleted after $BUCKET_LIFECYCLE_DAYS (30) days, uploaded
-#   songs (jobs/*/input.*) after $INPUT_RETENTION_DAYS (7) days + 1 (a job finishes within the hour of its upload)
+#   songs (jobs/*/input.*) and their stems (jobs/*/stem.*.mp3, which add up to the song) after
+#   $INPUT_RETENTION_DAYS (7) days + 1 (a job finishes within the hour of its upload)
 # - topic $TOPIC (groovesheet-worker-tasks), subscription $SUBSCRIPTION (groovesheet-worker-tasks-sub):
 #   ack deadline 600 s, retention 7 days, dead-letter topic $DLQ_TOPIC after 5 delivery attempts
 #   (with subscription $DLQ_SUBSCRIPTION so dead letters are kept for inspection)
@@ -36,9 +37,9 @@ trap 'rm -f "$lifecycle"' EXIT
   die "BUCKET_LIFECYCLE_DAYS and INPUT_RETENTION_DAYS must be whole numbers of days"
 ((INPUT_RETENTION_DAYS < BUCKET_LIFECYCLE_DAYS)) ||
   die "INPUT_RETENTION_DAYS ($INPUT_RETENTION_DAYS) must be below BUCKET_LIFECYCLE_DAYS ($BUCKET_LIFECYCLE_DAYS): outputs are kept longer than songs"
-# Age counts from the upload; the job finished within the hour, so +1 keeps every song at least
-# INPUT_RETENTION_DAYS after its job finished.
-printf '{"rule": [{"action": {"type": "Delete"}, "condition": {"age": %d}}, {"action": {"type": "Delete"}, "condition": {"age": %d, "matchesPrefix": ["jobs/"], "matchesSuffix": ["/input.mp3", "/input.wav", "/input.flac", "/input.ogg"]}}]}\n' \
+# Age counts from the upload (the stems: from the job's end); the job finished within the hour, so +1
+# keeps every song and its stems at least INPUT_RETENTION_DAYS after its job finished.
+printf '{"rule": [{"action": {"type": "Delete"}, "condition": {"age": %d}}, {"action": {"type": "Delete"}, "condition": {"age": %d, "matchesPrefix": ["jobs/"], "matchesSuffix": ["/input.mp3", "/input.wav", "/input.flac", "/input.ogg", "/stem.drums.mp3", "/stem.no_drums.mp3"]}}]}\n' \
   "$BUCKET_LIFECYCLE_DAYS" "$((INPUT_RETENTION_DAYS + 1))" >"$lifecycle"
 dry && echo "# $lifecycle: $(cat "$lifecycle")" >&3
 run gcloud storage buckets update "gs://$BUCKET" --project="$PROJECT_ID" --lifecycle-file="$lifecycle"

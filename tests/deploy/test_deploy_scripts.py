@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from groovesheet_shared.outputs import STEM_FILES
 from tests.deploy.test_containers import API_ENV, WORKER_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,11 +207,21 @@ def test_setup_infra_creates_everything(run_script) -> None:
                 "condition": {
                     "age": 8,  # INPUT_RETENTION_DAYS (7) after the job finished, within the hour of upload
                     "matchesPrefix": ["jobs/"],
-                    "matchesSuffix": ["/input.mp3", "/input.wav", "/input.flac", "/input.ogg"],
+                    "matchesSuffix": [
+                        "/input.mp3",
+                        "/input.wav",
+                        "/input.flac",
+                        "/input.ogg",
+                        # The stems go with the song: together they are the recording.
+                        "/stem.drums.mp3",
+                        "/stem.no_drums.mp3",
+                    ],
                 },
             },
         ]
     }
+    suffixes = json.loads(r.files)["rule"][1]["condition"]["matchesSuffix"]
+    assert {f"/{name}" for name in STEM_FILES.values()} <= set(suffixes)  # the worker's names
 
     created_topics = [call[4] for call in r.find("gcloud", "pubsub", "topics", "create")]
     assert created_topics == ["groovesheet-worker-tasks", "groovesheet-worker-tasks-dead-letter"]
