@@ -47,8 +47,9 @@ def page_csp(html: str) -> str:
         "default-src 'none'; "
         f"script-src {scripts}; "
         f"style-src {styles}; "
-        # data: for the favicon, blob: for the notation preview image.
-        "img-src 'self' data: blob:; connect-src 'self'; "
+        # data: for the favicon, blob: for the notation preview image; media: the stems' players
+        # (streamed from the API, or blob: when a signed-in page fetched them with its token).
+        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 

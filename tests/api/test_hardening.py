@@ -55,6 +55,7 @@ def test_the_page_may_run_only_its_own_inline_script_and_style(client):
             assert f"'sha256-{digest}'" in csp
     assert "'unsafe-inline'" not in csp and "default-src 'none'" in csp
     assert "connect-src 'self'" in csp and "blob:" in csp
+    assert "media-src 'self' blob:" in csp  # the stems' players
 
 
 def test_docs_get_a_csp_that_lets_swagger_load(client):

@@ -396,3 +396,101 @@ def test_delete_from_the_history_asks_first_and_removes_everything(stack, page, 
     assert page.locator(f'#history-list li[data-job-id="{kept.job_id}"]').count() == 1
     assert not (jobs_dir / "jobs" / doomed.job_id).exists()
     assert page.is_hidden("#history-error")
+
+
+def _completed_with_stems(store, title: str, minutes: int, tmp_path: Path, stems) -> object:
+    """A finished job as the worker leaves it: the sheet, and real MP3 stems when ``stems`` is available."""
+    from groovesheet_shared.jobs import JobResult
+    from tests.stem_samples import encode_stems
+
+    job = _stored_job(store, title, minutes, tmp_path)
+    (tmp_path / "output.musicxml").write_bytes(GROOVE.read_bytes())
+    store.save_output(job.job_id, "output.musicxml", tmp_path / "output.musicxml")
+    if stems.available:
+        for name, path in encode_stems(tmp_path / f"stems-{job.job_id}", seconds=3.0).items():
+            store.save_output(job.job_id, name, path)
+    result = JobResult(total_notes=42, bpm=120, duration_seconds=3, stems=stems)
+    store.update(job.job_id, lambda j: j.started("w").completed(result))
+    return job
+
+
+def _player_state(page, kind: str) -> dict:
+    return page.evaluate(
+        """(kind) => { const a = document.getElementById(`stem-${kind}`);
+            return { src: a.currentSrc, ready: a.readyState, duration: a.duration, time: a.currentTime,
+                     error: a.error && a.error.code }; }""",
+        kind,
+    )
+
+
+def test_players_stream_the_stems_with_ranges_and_seek(stack, page, tmp_path):
+    from groovesheet_shared.jobs import Stems
+    from groovesheet_shared.storage import LocalJobStore
+
+    store = LocalJobStore(Path(stack["env"]["LOCAL_JOBS_DIR"]))
+    job = _completed_with_stems(store, "Play along", 300, tmp_path, Stems(available=True))
+    ranged: list[tuple[str, int, str]] = []
+    page.on(
+        "response",
+        lambda r: (
+            "format=" in r.url
+            and "drums" in r.url
+            and ranged.append((r.url, r.status, r.request.headers.get("range", "")))
+        ),
+    )
+    page.goto(f"{stack['base']}/?poll_base_ms=200#job={job.job_id}")
+    page.wait_for_function("() => window.groovesheet.stemsShown", timeout=20_000)
+    assert page.is_visible("#stems") and page.inner_text("#stems-title") == "Play along"
+    assert page.get_by_label("Song without drums", exact=True).is_visible()
+    assert page.get_by_label("Drums only", exact=True).is_visible()
+    for kind in ("no_drums", "drums"):
+        page.wait_for_function(
+            "(kind) => document.getElementById(`stem-${kind}`).readyState >= 1", arg=kind, timeout=20_000
+        )
+        player = _player_state(page, kind)
+        assert player["src"].endswith(f"/api/v1/download/{job.job_id}?format={kind}")
+        assert player["duration"] == pytest.approx(3.0, abs=0.15)
+        assert player["error"] is None
+
+    # Seeking: the browser asks for the part it needs, the server answers 206.
+    page.evaluate(
+        """() => new Promise((done) => { const a = document.getElementById('stem-no_drums');
+            a.addEventListener('seeked', done, { once: true }); a.currentTime = 2.5; })"""
+    )
+    assert _player_state(page, "no_drums")["time"] == pytest.approx(2.5, abs=0.05)
+    assert any(status == 206 and header.startswith("bytes=") for _, status, header in ranged), ranged
+
+    with page.expect_download() as mp3:
+        page.get_by_role("button", name="Download the song without drums (MP3)").click()
+    assert mp3.value.suggested_filename == "Play along_no_drums.mp3"
+    assert Path(mp3.value.path()).read_bytes()[:3] == b"ID3"  # ffmpeg's MP3, tagged
+
+    row = page.locator(f'#history-list li[data-job-id="{job.job_id}"]')
+    assert row.get_by_role("button", name="Download Play along as Drums MP3").is_visible()
+    assert row.get_by_role("button", name="Download Play along as No-drums MP3").is_visible()
+    page.screenshot(path=str(tmp_path / "players.png"), full_page=True)
+
+    # A signed-in page cannot put its token on <audio>: it fetches the stem and plays it from memory.
+    page.evaluate("() => localStorage.setItem('groovesheet_token', 'any-token-auth-mode-none-ignores')")
+    page.reload()
+    page.wait_for_function("() => window.groovesheet.stemsShown", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('stem-drums').readyState >= 1", timeout=20_000)
+    player = _player_state(page, "drums")
+    assert player["src"].startswith("blob:") and player["duration"] == pytest.approx(3.0, abs=0.15)
+    page.evaluate("() => localStorage.removeItem('groovesheet_token')")
+
+
+def test_a_drum_only_job_says_why_it_has_no_players(stack, page, tmp_path):
+    from groovesheet_shared.storage import LocalJobStore
+    from groovesheet_worker.pipeline.stems import DRUMS_ONLY
+
+    store = LocalJobStore(Path(stack["env"]["LOCAL_JOBS_DIR"]))
+    job = _completed_with_stems(store, "Solo", 301, tmp_path, DRUMS_ONLY)
+    page.goto(f"{stack['base']}/?poll_base_ms=200#job={job.job_id}")
+    page.wait_for_function("() => window.groovesheet.state === 'completed'", timeout=20_000)
+    page.locator("#stems-note").wait_for(state="visible", timeout=5_000)
+    assert page.is_hidden("#stems")
+    assert "drum-only recording" in page.inner_text("#stems-note")
+    row = page.locator(f'#history-list li[data-job-id="{job.job_id}"]')
+    row.wait_for(timeout=10_000)
+    assert row.locator('[data-history-format="drums"]').count() == 0
