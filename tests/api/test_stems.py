@@ -218,3 +218,4 @@ def test_stems_are_documented(client):
     assert {"drums", "no_drums"} <= set(spec["components"]["schemas"]["DownloadFormat"]["enum"])
     assert "no_drums" in parameters["format"]["description"]
     assert "Stems" in spec["components"]["schemas"]
+    assert "stems_unavailable" in operation["description"] and "Range" in operation["description"]

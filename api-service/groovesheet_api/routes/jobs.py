@@ -211,6 +211,18 @@ async def _download(
         Header(alias="If-Range", description="The ETag of the stem a Range continues; another ETag gets all"),
     ] = None,
 ) -> Response:
+    """A completed job's output, as an attachment named after the song.
+
+    - musicxml (default), midi, json (the hits), pdf (engraved on A4 or Letter; 404 pdf_unavailable
+      when engraving failed)
+    - drums and no_drums: the stems, MP3 at a constant 192 kbit/s, when the song went through
+      separation. The separated drum track, and the song without its drums (the mix minus that track)
+      to play along with. They answer HTTP Range requests (206 with Content-Range, Accept-Ranges:
+      bytes, ETag and If-Range; 416 for a range outside the file), so an audio player can seek. A job
+      without them answers 404 stems_unavailable saying why: a drum-only upload (no separation ran),
+      an encoding failure (the sheet is still delivered), or removed with the uploaded song after
+      INPUT_RETENTION_DAYS.
+    """
     job = await run_in_threadpool(load_own_job, job_id, store, user)
     ensure_completed(job)
     output = OUTPUTS[format.value]
