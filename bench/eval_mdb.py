@@ -106,7 +106,12 @@ def drum_stem(row, data: Path, cache: Path, settings, separator_holder: dict) ->
     song = load_song(data / row["path"], settings.max_duration_seconds)
     if row["set"] == "drum_only":
         return song.mono
-    cached = cache / row["set"] / f"{row['track']}.{settings.demucs_model}.s{settings.demucs_shifts}.npy"
+    # The torch backend keeps the key its stems always had; a faster backend gets its own.
+    backend = getattr(settings, "separation_backend", "torch")
+    variant = "" if backend == "torch" else f".{backend}.o{settings.separation_fast_overlap}"
+    cached = (
+        cache / row["set"] / f"{row['track']}.{settings.demucs_model}.s{settings.demucs_shifts}{variant}.npy"
+    )
     if cached.exists():
         return np.load(cached)
     if "separator" not in separator_holder:

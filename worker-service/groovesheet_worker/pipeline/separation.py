@@ -1,15 +1,26 @@
-"""Separate the drums from a mix with Demucs: the model is loaded once, only the drums stem is kept."""
+"""Separate the drums from a mix with Demucs: the model is loaded once, only the drums stem is kept.
+
+Two backends run the same htdemucs weights through the same segmenting code (demucs.apply):
+
+* ``torch``: float32, the reference (what plain ``demucs`` computes); overlap ``DEMUCS_OVERLAP``.
+* ``bf16``: the model under torch's CPU bfloat16 autocast (convolutions, the transformer's matrix
+  products and attention run in bfloat16 on oneDNN; the STFT, iSTFT and normalisation stay float32),
+  with segment overlap ``SEPARATION_FAST_OVERLAP`` (0.1, the value the Demucs authors call "probably
+  enough"). On a CPU without native bfloat16 (avx512_bf16 or AMX) it runs float32 with that overlap.
+  ``make bench`` measures both on the same file; README "Speed" has the numbers.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import math
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -20,6 +31,11 @@ from groovesheet_shared.errors import TranscriptionError
 
 if TYPE_CHECKING:
     from groovesheet_worker.config import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+SeparationBackend = Literal["torch", "bf16"]
+BACKENDS: tuple[SeparationBackend, ...] = ("torch", "bf16")
 
 # Called with the fraction of segments finished, 0..1 (the transcriber maps it to 35..55 %).
 SeparationProgress = Callable[[float], None]
@@ -38,23 +54,33 @@ def _failed(message: str, *, retryable: bool) -> TranscriptionError:
     return TranscriptionError(message, code="separation_failed", retryable=retryable)
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (avx512_bf16 or AMX), where oneDNN gains from it."""
+    cpu = torch.cpu
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
 class DrumSeparator:
     """Demucs drums separation, loaded once per worker process.
 
-    ``shifts`` random time shifts are averaged (0 halves the work), segments overlap by ``overlap``,
-    and ``num_workers`` threads run segments in parallel on the CPU.
+    ``shifts`` random time shifts are averaged (0 and 1 cost the same: one pass), segments overlap
+    by ``overlap``, and ``num_workers`` threads run segments in parallel on the CPU. ``backend`` is
+    ``"torch"`` (float32, the reference) or ``"bf16"`` (bfloat16 autocast where the CPU has it).
     """
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings) -> DrumSeparator:
+        backend = settings.separation_backend
         return cls(
             settings.demucs_model,
             settings.demucs_model_dir,
             device=settings.demucs_device,
             shifts=settings.demucs_shifts,
-            overlap=settings.demucs_overlap,
+            overlap=settings.demucs_overlap if backend == "torch" else settings.separation_fast_overlap,
             num_workers=settings.demucs_num_workers,
             threads=settings.omp_num_threads,
+            backend=backend,
         )
 
     def __init__(
@@ -67,7 +93,10 @@ class DrumSeparator:
         overlap: float = 0.25,
         num_workers: int = 1,
         threads: int | None = None,
+        backend: SeparationBackend = "torch",
     ) -> None:
+        if backend not in BACKENDS:
+            raise _failed(f"Unknown separation backend {backend!r}: use one of {BACKENDS}.", retryable=False)
         if threads:
             # OMP_NUM_THREADS only counts before torch starts its pool; set both for child libraries.
             os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -102,6 +131,16 @@ class DrumSeparator:
         # A pool of one thread runs segments one after another, exactly like no pool, but costs
         # ~0.5 GB more peak RSS (measured, 30 s of htdemucs): only use a pool for real parallelism.
         self._pool_workers = num_workers if num_workers > 1 and device == "cpu" else 0
+        self.backend: SeparationBackend = backend
+        # bfloat16 only where the hardware has it: emulated, it is slower than float32.
+        self.autocast_bf16 = backend == "bf16" and (device != "cpu" or native_bf16())
+        if backend == "bf16" and not self.autocast_bf16:
+            logger.warning("this CPU has no native bfloat16: the bf16 separation backend runs float32")
+
+    def _precision(self) -> contextlib.AbstractContextManager:
+        if not self.autocast_bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
 
     def _segment_count(self, samples: int) -> int:
         """How many segment passes apply_model will run, to turn 'segment finished' into a fraction."""
@@ -149,7 +188,7 @@ class DrumSeparator:
         drums = np.zeros((mix.shape[0], mix.shape[1]), dtype=np.float32)
         try:
             for start, end in windows:
-                with torch.inference_mode():
+                with torch.inference_mode(), self._precision():
                     sources = apply_model(
                         self.model,
                         mix[None, :, start:end],
@@ -161,7 +200,7 @@ class DrumSeparator:
                         progress=False,
                         callback=on_segment,
                     )
-                part = sources[0, self._drums_index].cpu().numpy()
+                part = sources[0, self._drums_index].float().cpu().numpy()
                 del sources
                 drums[:, start:end] += part * _crossfade(start, end, windows)
             drums *= std
