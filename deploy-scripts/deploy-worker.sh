@@ -7,7 +7,8 @@
 # (--no-cpu-throttling), at least one warm instance (--min-instances 1) and one job per instance.
 # It serves GET /health on $PORT for Cloud Run. Overrides: WORKER_CPU (8), WORKER_MEMORY (32Gi, lower it
 # once benchmarks show less is enough), WORKER_MIN_INSTANCES (1), WORKER_MAX_INSTANCES (3),
-# OMP_NUM_THREADS (8), DEMUCS_NUM_WORKERS (1), LOG_LEVEL (INFO), MAX_DURATION_SECONDS (optional).
+# OMP_NUM_THREADS (WORKER_CPU: torch's threads, one per vCPU), SEPARATION_BACKEND (bf16; torch is the
+# float32 reference), DEMUCS_NUM_WORKERS (1), LOG_LEVEL (INFO), MAX_DURATION_SECONDS (optional).
 # Webhooks: WEBHOOK_SECRET_NAME, a Secret Manager secret mounted as WEBHOOK_SECRET (version
 # WEBHOOK_SECRET_VERSION, default latest; without it no webhook is sent); WEBHOOK_MAX_ATTEMPTS and
 # WEBHOOK_FIRST_RETRY_SECONDS are passed through when set.
@@ -17,7 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 env_vars=("WORKER_SUBSCRIPTION=$SUBSCRIPTION" "GCS_BUCKET_NAME=$BUCKET" "GCP_PROJECT=$PROJECT_ID"
   "USE_CLOUD_STORAGE=true" "DEMUCS_DEVICE=cpu" "DEMUCS_NUM_WORKERS=${DEMUCS_NUM_WORKERS:-1}"
-  "OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}" "LOG_LEVEL=${LOG_LEVEL:-INFO}")
+  "OMP_NUM_THREADS=${OMP_NUM_THREADS:-${WORKER_CPU:-8}}" "SEPARATION_BACKEND=${SEPARATION_BACKEND:-bf16}"
+  "LOG_LEVEL=${LOG_LEVEL:-INFO}")
 for name in MAX_DURATION_SECONDS WEBHOOK_MAX_ATTEMPTS WEBHOOK_FIRST_RETRY_SECONDS; do
   if [[ -n ${!name:-} ]]; then env_vars+=("$name=${!name}"); fi
 done

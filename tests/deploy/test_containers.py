@@ -186,12 +186,14 @@ def test_worker_env_defaults() -> None:
         "DEMUCS_NUM_WORKERS": "1",
         "DEMUCS_DEVICE": "cpu",
         "OMP_NUM_THREADS": "8",
+        "SEPARATION_BACKEND": "bf16",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "LOG_LEVEL": "INFO",
     }
     assert {key: env.get(key) for key in expected} == expected
     settings = WorkerSettings(**{k.lower(): v for k, v in env.items() if k in WORKER_ENV - LIBRARY_ENV})
     assert settings.demucs_num_workers == 1 and settings.omp_num_threads == 8
+    assert settings.separation_backend == "bf16"
 
 
 def ignore_entries(path: Path) -> list[str]:

@@ -339,9 +339,26 @@ def test_deploy_worker_has_the_seeds_critical_settings(run_script) -> None:
         "DEMUCS_DEVICE": "cpu",
         "DEMUCS_NUM_WORKERS": "1",
         "OMP_NUM_THREADS": "8",
+        "SEPARATION_BACKEND": "bf16",
         "LOG_LEVEL": "INFO",
     }
     assert "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION" not in " ".join(deploy)
+
+
+def test_deploy_worker_threads_follow_the_vcpus(run_script) -> None:
+    # torch gets one thread per vCPU; OMP_NUM_THREADS and SEPARATION_BACKEND still win when set.
+    r = run_script("deploy-worker.sh", WORKER_CPU="4", SKIP_BUILD="1", **PROJECT)
+    assert r.returncode == 0, r.stderr
+    deploy = r.one("gcloud", "run", "deploy", "annoteator-worker")
+    assert flag(deploy, "--cpu") == "4"
+    assert env_vars(deploy)["OMP_NUM_THREADS"] == "4"
+
+    r = run_script(
+        "deploy-worker.sh", OMP_NUM_THREADS="6", SEPARATION_BACKEND="torch", SKIP_BUILD="1", **PROJECT
+    )
+    assert r.returncode == 0, r.stderr
+    env = env_vars(r.one("gcloud", "run", "deploy", "annoteator-worker"))
+    assert (env["OMP_NUM_THREADS"], env["SEPARATION_BACKEND"]) == ("6", "torch")
 
 
 def test_deploy_worker_overrides_and_skip_build(run_script) -> None:
