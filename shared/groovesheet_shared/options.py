@@ -17,7 +17,6 @@ from groovesheet_shared.errors import InvalidJobOptions
 BPM_MIN = 30.0
 BPM_MAX = 300.0
 TIME_SIGNATURES: tuple[str, ...] = ("2/4", "3/4", "4/4", "5/4", "6/8", "7/8", "12/8")
-DEFAULT_TIME_SIGNATURE = "4/4"
 TITLE_MAX_CHARS = 200
 DEFAULT_TITLE = "Drums"
 FILENAME_MAX_CHARS = 255
@@ -120,14 +119,14 @@ def parse_bpm(value: str | float | None) -> float | None:
 
 
 def parse_time_signature(value: str | None) -> str | None:
-    """One of TIME_SIGNATURES; None or empty means 4/4."""
+    """One of TIME_SIGNATURES; None or empty gives None: the worker reads the meter from the music."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     if text not in TIME_SIGNATURES:
         raise InvalidJobOptions(
             f"time_signature must be one of {', '.join(TIME_SIGNATURES)} (got {_shown(value)}). "
-            f"Pick one of those, or leave it out for {DEFAULT_TIME_SIGNATURE}.",
+            "Pick one of those, or leave it out to have it read from the music.",
             code="invalid_time_signature",
         )
     return text

@@ -59,6 +59,13 @@ def test_each_time_signature_is_taken(signature):
 def test_other_time_signatures_are_refused(signature):
     error = refused("invalid_time_signature", time_signature=signature)
     assert "12/8" in error.message
+    # Leaving it out does not mean 4/4: the worker reads the meter from the music.
+    assert "read from the music" in error.message and "4/4." not in error.message
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_an_omitted_time_signature_is_left_to_the_music(value):
+    assert JobOptions.from_fields(time_signature=value).time_signature is None
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--bpm", default=None, help=f"tempo, {BPM_MIN:g}-{BPM_MAX:g}, if you know it (else estimated)"
     )
     parser.add_argument(
-        "--time-signature", default=None, help=f"one of {', '.join(TIME_SIGNATURES)} (default 4/4)"
+        "--time-signature",
+        default=None,
+        help=f"one of {', '.join(TIME_SIGNATURES)}, if you know it (else read from the music)",
     )
     parser.add_argument(
         "--drums-only", action="store_true", help="the file is a drum recording: skip separation"

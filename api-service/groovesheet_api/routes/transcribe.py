@@ -51,8 +51,17 @@ UPLOAD_DOC = {
                             "description": f"The song: {SUPPORTED}",
                         },
                         "title": {"type": "string", "maxLength": TITLE_MAX_CHARS},
-                        "bpm": {"type": "number", "minimum": BPM_MIN, "maximum": BPM_MAX},
-                        "time_signature": {"type": "string", "enum": list(TIME_SIGNATURES)},
+                        "bpm": {
+                            "type": "number",
+                            "minimum": BPM_MIN,
+                            "maximum": BPM_MAX,
+                            "description": "The counted pulse's tempo; left out, it is read from the music",
+                        },
+                        "time_signature": {
+                            "type": "string",
+                            "enum": list(TIME_SIGNATURES),
+                            "description": "Left out, it is read from the music (not assumed to be 4/4)",
+                        },
                         "drums_only": {"type": "boolean", "description": "Skip drum separation"},
                         "callback_url": {
                             "type": "string",

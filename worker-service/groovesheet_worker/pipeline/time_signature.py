@@ -39,7 +39,11 @@ class Meter:
 
 
 def parse_time_signature(time_signature: str | None) -> Meter:
-    """'4/4', '3/4', '6/8', '2/4', '5/4', '7/8', '12/8' ... into a Meter; None means 4/4."""
+    """'4/4', '3/4', '6/8', '2/4', '5/4', '7/8', '12/8' ... into a Meter; None gives 4/4.
+
+    Only for a time signature someone chose: without the uploader's, ``beat_grid`` never calls this
+    and reads the meter from the music (``meter.choose_meter``).
+    """
     text = (time_signature or DEFAULT_TIME_SIGNATURE).strip()
     try:
         top, bottom = (int(part) for part in text.split("/"))
