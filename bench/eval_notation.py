@@ -22,6 +22,9 @@ signature given:
 - ``oracle``: the true strokes as the hits, through the same reading stages (beat grid, quantize,
   MusicXML, events), so reading errors show apart from hearing errors.
 
+The found hits are cached too (``--cache``/hits/<hit model and weights' sha256>), so a change to
+the reading is measured without running the hit model again; ``--no-hit-cache`` runs it anew.
+
 Scores (bench/notation_score.py): tempo within 4 % (octave errors counted as errors), time
 signature, bar 1, notation F over (bar, exact position, instrument) allowing a one-bar shift, the
 share of bars fully right, and hit F (+-50 ms per instrument). Rendered audio and Demucs stems are
@@ -247,6 +250,45 @@ class CachedSeparator:
         return stem
 
 
+class CachedHitFinder:
+    """The worker's hit finder, its hits kept in the cache by model and drum track, so iterating on
+    the reading never runs the model twice on one piece.
+
+    The key is the hit model (for HitNet the sha256 of its weights, so new weights are never read
+    from an old cache) and the drum track's own digest; ``prepare`` only remembers the track.
+    """
+
+    def __init__(self, finder, model_key: str, cache: Path, hint_matters: bool) -> None:
+        self.finder = finder
+        self.cache = cache / "hits" / model_key
+        self.hint_matters = hint_matters  # HitNet does not use a bpm hint; the AnNOTEator does
+
+    def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None):
+        return drums, sr, bpm_hint
+
+    def classify(self, prepared) -> list[Hit]:
+        drums, sr, bpm_hint = prepared
+        bpm_hint = bpm_hint if self.hint_matters else None
+        digest = hashlib.sha1(np.ascontiguousarray(drums, dtype=np.float32).tobytes()).hexdigest()[:20]
+        path = self.cache / f"{digest}-{sr}-{bpm_hint}.json"
+        if path.exists():
+            return [Hit(*row) for row in json.loads(path.read_text())]
+        hits = self.finder.classify(self.finder.prepare(drums, sr, bpm_hint))
+        self.cache.mkdir(parents=True, exist_ok=True)
+        rows = [[h.time, h.instrument, h.confidence, h.velocity] for h in hits]
+        path.write_text(json.dumps(rows))
+        return hits
+
+
+def hit_model_key(settings) -> str:
+    """What the cached hits depend on: the hit model and, for HitNet, its weights' sha256."""
+    if settings.hit_model == "hitnet":
+        from groovesheet_worker.model_files import sha256_of
+
+        return f"hitnet-{sha256_of(settings.hitnet_model_path)[:16]}"
+    return settings.hit_model
+
+
 # ----------------------------------------------------------------------------------- runs
 def options_for(bench: BenchPiece, hints: str) -> JobOptions:
     score = bench.piece.score
@@ -388,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "eval-out" / "notation")
     parser.add_argument("--quiet", action="store_true", help="no line per piece")
     parser.add_argument(
+        "--no-hit-cache", action="store_true", help="run the hit finder anew instead of reading cached hits"
+    )
+    parser.add_argument(
         "--hit-model", choices=("hitnet", "annoteator"), help="default: the worker's HIT_MODEL"
     )
     args = parser.parse_args(argv)
@@ -406,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         transcriber = Transcriber(settings)
         separator = CachedSeparator(transcriber.separator, args.cache)
         transcriber.separator = separator
+        if not args.no_hit_cache:
+            key = hit_model_key(settings)
+            print(f"found hits cached in {args.cache / 'hits' / key}", flush=True)
+            transcriber.hit_finder = CachedHitFinder(
+                transcriber.hit_finder, key, args.cache, hint_matters=settings.hit_model != "hitnet"
+            )
     results: dict[tuple[str, str], list[dict]] = {}
     started = time.perf_counter()
     for number, bench in enumerate(pieces, start=1):
