@@ -34,7 +34,7 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     metrics = train.train(
         train.build_parser().parse_args(
             ["--data", str(cfg.out), "--out", str(out), "--steps", "3", "--batch", "2", "--tuning", "1",
-             "--width", "16"]
+             "--width", "16", "--threads", "1"]
         )
     )  # fmt: skip
     saved = json.loads((out / "metrics.json").read_text())
