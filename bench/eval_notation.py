@@ -235,9 +235,19 @@ class CachedSeparator:
         self.cache = cache / "stems"
         self.sample_rate = separator.sample_rate
 
+    def settings_key(self) -> str:
+        """What the stem depends on besides the input: the backend and its overlap and shifts (the
+        float32 reference keeps the cache names it always had)."""
+        backend = getattr(self.separator, "backend", "torch")
+        if backend == "torch":
+            return ""
+        overlap, shifts = getattr(self.separator, "overlap", None), getattr(self.separator, "shifts", None)
+        bf16 = getattr(self.separator, "autocast_bf16", False)
+        return f"-{backend}{'' if bf16 else '-float32'}-o{overlap}-s{shifts}"
+
     def separate_drums(self, stereo: np.ndarray, progress=None) -> np.ndarray:
         digest = hashlib.sha1(np.ascontiguousarray(stereo, dtype=np.float32).tobytes()).hexdigest()[:20]
-        path = self.cache / f"{digest}.npy"
+        path = self.cache / f"{digest}{self.settings_key()}.npy"
         if path.exists():
             return np.load(path)
         stem = (

@@ -1,4 +1,5 @@
-"""make eval-notation's cache of found hits: the hit model runs once per drum track and weights."""
+"""make eval-notation's caches: the hit model runs once per drum track and weights, and Demucs once
+per mix and separation backend."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.eval_notation import CachedHitFinder
+from bench.eval_notation import CachedHitFinder, CachedSeparator
 from groovesheet_worker.pipeline.types import Hit
 
 
@@ -44,3 +45,24 @@ def test_a_finder_that_uses_the_hint_is_cached_per_hint(tmp_path: Path) -> None:
     cached.classify(cached.prepare(drums, 44100, 96.0))
     cached.classify(cached.prepare(drums, 44100, 96.0))
     assert finder.calls == 2
+
+
+class CountingSeparator:
+    sample_rate = 44100
+
+    def __init__(self, backend: str, overlap: float) -> None:
+        self.backend, self.overlap, self.shifts, self.autocast_bf16 = backend, overlap, 1, True
+        self.calls = 0
+
+    def separate_drums(self, stereo):
+        self.calls += 1
+        return stereo * 0.5
+
+
+def test_stems_are_cached_per_separation_backend(tmp_path: Path) -> None:
+    stereo = np.ones((2, 100), dtype=np.float32)
+    reference, fast = CountingSeparator("torch", 0.25), CountingSeparator("bf16", 0.1)
+    for _ in range(2):
+        CachedSeparator(reference, tmp_path).separate_drums(stereo)
+        CachedSeparator(fast, tmp_path).separate_drums(stereo)
+    assert reference.calls == 1 and fast.calls == 1
