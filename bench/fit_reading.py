@@ -1,18 +1,21 @@
 """Fit the readers' weights (rhythm_constants.py's PHASE_, READING_, DOWNBEAT_ and profile weights).
 
-    python bench/fit_reading.py [--set fit] [--gmd 250] [--per-style 8] [--check dev] [--found-hits] [--write]
+    python bench/fit_reading.py [--set fit] [--gmd 120] [--per-style 6] [--check dev] [--found-hits]
+        [--calibration-only] [--write]
 
 Pieces come from bench/eval_notation.py's ``fit`` set (GMD's train split and generated grooves of
 their own seeds, never the reported ``test`` set); the hits are the true strokes and, with
-``--found-hits``, also what the worker's hit finder hears in the piece's audio, so the readers learn
-to read real hits too. For every piece,
+``--found-hits``, also what the worker's hit finder hears in the piece's audio (cached like
+bench/eval_notation.py's, by the model's weights), so the readers learn to read real hits too. For every piece,
 each candidate tempo (``tempo.candidate_tempi``) is read at each phase (``tempo.readings_at``); a
 reading is right when its tempo is within 4 % of the true pulse and its pulses sit on the true beats.
 First the phase weights are fitted (each right tempo's readings: the one on the beats is right), then
 the tempo-level weights (each candidate tempo on the phase the phase weights choose). Each maximises
 the softmax probability of the right readings, L2-regularised towards the weights in force. The
 downbeat weights are fitted the same way over each piece's bar phases, on the true beats and time
-signature (``downbeat.phase_features``). Printed with the share of pieces read right before and
+signature (``downbeat.phase_features``). With ``--found-hits``, first the hits' confidence is
+calibrated per role (``ROLE_CONFIDENCE_CALIBRATION``: how likely a found hit of that confidence is
+a true stroke of its role), and the readers are fitted on strokes weighed by it. Printed with the share of pieces read right before and
 after, on the fit set and on ``--check``; ``--write`` writes them into rhythm_constants.py.
 """
 
@@ -29,7 +32,15 @@ ROOT = Path(__file__).resolve().parents[1]
 for sub in ("shared", "worker-service", "."):
     sys.path.insert(0, str(ROOT / sub))
 
-from bench.eval_notation import DEFAULT_CACHE, BenchPiece, build_pieces, drum_track, piece_audio  # noqa: E402
+from bench.eval_notation import (  # noqa: E402
+    DEFAULT_CACHE,
+    BenchPiece,
+    CachedHitFinder,
+    build_pieces,
+    drum_track,
+    hit_model_key,
+    piece_audio,
+)
 from groovesheet_worker.pipeline import rhythm_constants as C  # noqa: E402
 from groovesheet_worker.pipeline.constants import SAMPLE_RATE  # noqa: E402
 from groovesheet_worker.pipeline.downbeat import (  # noqa: E402
@@ -37,7 +48,7 @@ from groovesheet_worker.pipeline.downbeat import (  # noqa: E402
     bar_profile_features,
     phase_features,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import analyse  # noqa: E402
+from groovesheet_worker.pipeline.rhythm_analysis import analyse, role_of  # noqa: E402
 from groovesheet_worker.pipeline.tempo import (  # noqa: E402
     SIXTEENTHS,
     TRIPLETS,
@@ -56,6 +67,10 @@ NAMES = tuple(C.READING_WEIGHTS) + tuple(
 # A reading's pulses sit on the true pulses when the median distance is below this (pulses).
 PHASE_TOLERANCE = 0.15
 REGULARISATION = 0.01
+# A found hit is right when a true stroke of its role lies this close (the hit F window).
+CALIBRATION_WINDOW_SECONDS = 0.05
+# Fewer found hits of a role than this and its calibration stays as it is.
+MIN_CALIBRATION_HITS = 50
 
 
 def true_pulses(bench: BenchPiece) -> tuple[list[float], np.ndarray | None]:
@@ -189,6 +204,63 @@ def collect(set_name: str, gmd: int, per_style: int, finder=None) -> tuple[list[
     return readings, [p for p in phases if p]
 
 
+def calibration_samples(
+    set_name: str, gmd: int, per_style: int, finder
+) -> dict[str, list[tuple[float, bool]]]:
+    """Per role, each found hit's (confidence, right): a true stroke of its role within 50 ms."""
+    samples: dict[str, list[tuple[float, bool]]] = {}
+    for bench in build_pieces(set_name, gmd, per_style, 0, None):
+        drums = drum_track(bench, piece_audio(bench, set_name, DEFAULT_CACHE), None)
+        truth: dict[str, np.ndarray] = {}
+        for stroke in bench.piece.performance.strokes:
+            truth.setdefault(role_of(stroke.cls), []).append(stroke.time)
+        truth = {role: np.sort(np.array(times)) for role, times in truth.items()}
+        for hit in finder.classify(finder.prepare(drums, SAMPLE_RATE)):
+            role = role_of(hit.instrument)
+            times = truth.get(role, np.zeros(0))
+            right = bool(len(times) and np.min(np.abs(times - hit.time)) <= CALIBRATION_WINDOW_SECONDS)
+            samples.setdefault(role, []).append((float(hit.confidence), right))
+    return samples
+
+
+def _logit(confidence: np.ndarray) -> np.ndarray:
+    c = np.clip(confidence, *C.CONFIDENCE_CLIP)
+    return np.log(c / (1.0 - c))
+
+
+def calibration_loss(params: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """Mean log loss of sigmoid(a + b x) against y."""
+    z = params[0] + params[1] * x
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def fit_calibration(
+    fit: dict[str, list[tuple[float, bool]]], check: dict[str, list[tuple[float, bool]]]
+) -> dict[str, tuple[float, float]]:
+    """Per role, the logistic curve in logit(confidence) that says how likely a found hit is right."""
+    out: dict[str, tuple[float, float]] = {}
+    print("\nconfidence calibration (log loss, uncalibrated -> fitted; fit set, check set):")
+    for role, start in C.ROLE_CONFIDENCE_CALIBRATION.items():
+        rows = np.array(fit.get(role, []), dtype=float).reshape(-1, 2)
+        if len(rows) < MIN_CALIBRATION_HITS or rows[:, 1].min() == rows[:, 1].max():
+            out[role] = start
+            continue
+        x, y = _logit(rows[:, 0]), rows[:, 1]
+        params = minimize(calibration_loss, np.array([0.0, 1.0]), args=(x, y), method="L-BFGS-B").x
+        out[role] = (round(float(params[0]), 2), round(float(params[1]), 2))
+        held = np.array(check.get(role, []), dtype=float).reshape(-1, 2)
+        line = f"  {role:6s} {len(rows):5d} hits, {y.mean():.0%} right: "
+        line += f"{calibration_loss(np.array([0.0, 1.0]), x, y):.3f} -> {calibration_loss(params, x, y):.3f}"
+        if len(held):
+            hx, hy = _logit(held[:, 0]), held[:, 1]
+            line += (
+                f"; check {len(held)} hits: {calibration_loss(np.array([0.0, 1.0]), hx, hy):.3f}"
+                f" -> {calibration_loss(params, hx, hy):.3f}"
+            )
+        print(line)
+    return out
+
+
 def report(
     names: tuple[str, ...], start: np.ndarray, data: Labelled, check: Labelled, title: str
 ) -> dict[str, float]:
@@ -201,16 +273,20 @@ def report(
     return {key: round(float(value), 2) for key, value in zip(names, weights, strict=True)}
 
 
-def constant_text(name: str, weights: dict[str, float]) -> str:
-    lines = [f"{name}: dict[str, float] = {{"] + [f'    "{k}": {v:.2f},' for k, v in weights.items()]
+def constant_text(name: str, weights: dict) -> str:
+    if any(isinstance(v, tuple) for v in weights.values()):
+        head = f"{name}: dict[str, tuple[float, float]] = {{"
+        lines = [head] + [f'    "{k}": ({v[0]:.2f}, {v[1]:.2f}),' for k, v in weights.items()]
+    else:
+        lines = [f"{name}: dict[str, float] = {{"] + [f'    "{k}": {v:.2f},' for k, v in weights.items()]
     return "\n".join([*lines, "}"]) + "\n"
 
 
-def write_constants(path: Path, constants: dict[str, dict[str, float]]) -> None:
+def write_constants(path: Path, constants: dict[str, dict]) -> None:
     """Replace each named dict literal in ``path`` (rhythm_constants.py) with the fitted weights."""
     text = path.read_text()
     for name, weights in constants.items():
-        start = text.index(f"{name}: dict[str, float] = {{")
+        start = text.index(f"{name}: dict[str, ")
         end = text.index("}\n", start) + 2
         text = text[:start] + constant_text(name, weights) + text[end:]
     path.write_text(text)
@@ -231,13 +307,37 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also fit on the hits the worker's hit finder (HIT_MODEL) hears",
     )
+    parser.add_argument(
+        "--calibration-only",
+        action="store_true",
+        help="with --found-hits: fit (and write) only the hits' confidence calibration",
+    )
     args = parser.parse_args(argv)
     finder = None
     if args.found_hits:
         from groovesheet_worker.config import WorkerSettings
         from groovesheet_worker.pipeline.hit_finding import load_hit_finder
 
-        finder = load_hit_finder(WorkerSettings())
+        settings = WorkerSettings()
+        finder = CachedHitFinder(
+            load_hit_finder(settings),
+            hit_model_key(settings),
+            DEFAULT_CACHE,
+            hint_matters=settings.hit_model != "hitnet",
+        )
+    calibration = {}
+    if finder is not None:
+        calibration = fit_calibration(
+            calibration_samples(args.set, args.gmd, args.per_style, finder),
+            calibration_samples(args.check, args.check_gmd, 2, finder),
+        )
+        # The readers below are fitted on strokes weighed with the new calibration.
+        C.ROLE_CONFIDENCE_CALIBRATION = calibration
+        if args.calibration_only:
+            print(constant_text("ROLE_CONFIDENCE_CALIBRATION", calibration))
+            if args.write:
+                write_constants(Path(C.__file__), {"ROLE_CONFIDENCE_CALIBRATION": calibration})
+            return 0
     fit_readings, fit_phases = collect(args.set, args.gmd, args.per_style, finder)
     check_readings, check_phases = collect(args.check, args.check_gmd, 2, finder)
     phase_start = np.array([(C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS).get(n, 0.0) for n in NAMES])
@@ -267,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         "DOWNBEAT_WEIGHTS": {k: v for k, v in downbeat.items() if "@" not in k},
         "BAR_PROFILE_WEIGHTS": {k: v for k, v in downbeat.items() if "@" in k},
     }
+    if calibration:
+        constants["ROLE_CONFIDENCE_CALIBRATION"] = calibration
     for name, values in constants.items():
         print(constant_text(name, values))
     if args.write:

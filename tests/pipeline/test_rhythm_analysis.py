@@ -8,11 +8,13 @@ import pytest
 from groovesheet_worker.pipeline.rhythm_analysis import (
     KICK,
     PEDAL,
+    ROLES,
     SNARE,
     TIME,
     TOM,
     analyse,
     fractional_index,
+    role_belief,
     role_of,
 )
 from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit
@@ -36,6 +38,35 @@ def test_loud_confident_hits_weigh_more_and_soft_snares_are_ghosts() -> None:
     assert kick.weight > unknown.weight > ghost.weight
     assert ghost.is_ghost and not unknown.is_ghost
     assert analysis.of_role(SNARE, main_only=True) == [unknown]
+
+
+def test_unsure_hits_count_less_and_the_average_stroke_weighs_one() -> None:
+    hits = [Hit(0.0, "snare", 0.99, 100), Hit(0.5, "snare", 0.4, 100), Hit(1.0, "snare", 0.1, 100)]
+    strokes = analyse(np.zeros(0, dtype=np.float32), SR, hits).strokes
+    sure, unsure, barely = (s.weight for s in strokes)
+    assert sure > unsure > barely
+    assert np.mean([s.weight for s in strokes]) == pytest.approx(1.0)
+    # Soft, unsure hits (a finder's) are read on the same scale as sure, loud ones (true strokes).
+    soft = analyse(
+        np.zeros(0, np.float32), SR, [Hit(h.time, h.instrument, 0.5 * h.confidence, 60) for h in hits]
+    )
+    assert np.mean([s.weight for s in soft.strokes]) == pytest.approx(1.0)
+    assert all(a.belief <= b.belief for a, b in zip(soft.strokes, strokes, strict=True))
+    assert soft.strokes[0].belief < strokes[0].belief
+
+
+@pytest.mark.parametrize("role", sorted(set(ROLES.values())))
+def test_a_sure_hit_is_believed_and_belief_falls_with_confidence(role: str) -> None:
+    assert role_belief(role, 1.0) == pytest.approx(1.0)
+    assert 0.0 < role_belief(role, 0.1) < role_belief(role, 0.4) < role_belief(role, 0.8) <= 1.0
+
+
+def test_many_unsure_pedal_hits_do_not_outvote_the_snare_backbeat() -> None:
+    """A hi-hat misheard as the pedal hi-hat, every 8th, at a low confidence, is not a jazz pedal."""
+    hits = [Hit(t, "snare", 0.9, 100) for t in (0.5, 1.5, 2.5, 3.5)]
+    hits += [Hit(k / 4, "hihat_pedal", 0.2, 70) for k in range(16)]
+    analysis = analyse(np.zeros(0, dtype=np.float32), SR, hits)
+    assert {s.role for s in analysis.backbeat_strokes()} == {SNARE}
 
 
 def test_the_backbeat_is_the_pedal_when_the_snares_are_ghosts() -> None:

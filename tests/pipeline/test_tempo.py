@@ -12,6 +12,7 @@ from groovesheet_worker.pipeline.tempo import (
     TRIPLETS,
     candidate_tempi,
     median_bpm,
+    pulse_evidence,
     read_pulse,
     reading_score,
     smooth_pulses,
@@ -68,6 +69,21 @@ def test_the_pulses_sit_on_the_beats_not_the_ands() -> None:
     assert np.median(distance) < 0.03
 
 
+def test_a_tracker_that_slips_onto_the_ands_is_replaced_by_a_steady_grid(monkeypatch) -> None:
+    """Half the song tracked half a beat late (the "and"s): the steady grid on the beats wins."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 6, bpm=120.0)
+    beats = np.asarray(piece.score.beats)
+    slipped = beats.copy()
+    slipped[len(beats) // 2 :] += 0.25  # half of a 0.5 s beat
+    monkeypatch.setattr(tempo, "track_pulses", lambda envelope, analysis, bpm: slipped)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)), candidates=[120.0])
+    inside = reading.pulses[(reading.pulses > beats[2]) & (reading.pulses < beats[-3])]
+    distance = np.min(np.abs(inside[:, None] - beats[None, :]), axis=1)
+    assert np.max(distance) < 0.05
+
+
 def test_the_tracker_follows_a_section_that_speeds_up() -> None:
     piece, reading = reading_of("rock", 7, 100.0, drift=True)
     true = np.asarray(piece.score.beats)
@@ -112,6 +128,32 @@ def test_backbeat_on_the_ands_scores_below_the_same_notes_on_the_beats() -> None
     on_beats |= {"time_on_pulse": 1.0, "backbeat_on_pulse": 1.0, "backbeat_gap_2": 1.0}
     on_ands = on_beats | {"backbeat_on_pulse": 0.0, "backbeat_gap_2": 0.0}
     assert reading_score(on_beats, SIXTEENTHS, 110.0) > reading_score(on_ands, SIXTEENTHS, 110.0)
+
+
+def _backbeat_evidence(pulses: np.ndarray, extra_snares: list[float]):
+    """A kick on 1 and 3 and the snare on 2 and 4 at 100 bpm (0.6 s beats), plus unsure extra snares."""
+    hits = [Hit(0.6 * k, "kick", 0.9, 100) for k in range(0, 32, 2)]
+    hits += [Hit(0.6 * k, "snare", 0.9, 100) for k in range(1, 32, 2)]
+    hits += [Hit(t, "snare", 0.25, 90) for t in extra_snares]
+    return pulse_evidence(pulses, analyse(np.zeros(0, dtype=np.float32), SR, hits))
+
+
+def test_a_few_unsure_extra_snares_hardly_move_the_backbeat_spacing() -> None:
+    beats = 0.6 * np.arange(32)
+    clean = _backbeat_evidence(beats, [])
+    assert clean["backbeat_gap_2"] > 0.9
+    assert clean["backbeat_gap_4_or_more"] == pytest.approx(0.0)
+    # Every sixth pulse (a 6/8 backbeat read in eighths) is not every other one.
+    sixth = _backbeat_evidence(0.2 * np.arange(96), [])
+    assert sixth["backbeat_gap_2"] == pytest.approx(0.0)
+    # Hi-hats misheard as snares on a few of the other beats, at a finder's low confidence.
+    noisy = _backbeat_evidence(beats, [0.6 * k for k in (4, 10, 18, 26)])
+    assert noisy["backbeat_gap_2"] > 0.7
+    assert noisy["backbeat_gap_4_or_more"] < 0.2
+    assert noisy["backbeat_gap_1"] < 0.2
+    # At double the tempo the backbeat falls on every fourth pulse: a half-time feel.
+    double = _backbeat_evidence(0.3 * np.arange(64), [0.6 * k for k in (4, 10, 18, 26)])
+    assert double["backbeat_gap_4_or_more"] > 0.8
 
 
 def test_smoothing_keeps_a_tempo_ramp_and_removes_jitter() -> None:

@@ -2,15 +2,17 @@
 
 Computed once per song by ``analyse``: the audio's spectral-flux onset envelope (from a mel
 spectrogram computed a chunk at a time), and each hit as a ``Stroke`` with its rhythmic role
-(kick, snare, time-keeping cymbal, pedal hi-hat, crash, tom) and a weight (the finder's confidence
-times the stroke's loudness when it is known). ``tracking_envelope`` joins the two: the audio says
-where the sound is, the hits say which sounds are drums and how sure the finder is.
+(kick, snare, time-keeping cymbal, pedal hi-hat, crash, tom) and a weight (how likely the finder's
+label is right, from its confidence, times the stroke's loudness when it is known).
+``tracking_envelope`` joins the two: the audio says where the sound is, the hits say which sounds
+are drums and how sure the finder is.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import librosa
 import numpy as np
@@ -57,6 +59,7 @@ class Stroke:
     role: str
     weight: float
     velocity: int | None
+    belief: float = 1.0  # how likely the role is right (``role_belief``), loudness aside
 
     @property
     def is_ghost(self) -> bool:
@@ -80,10 +83,11 @@ class RhythmAnalysis:
 
     def backbeat_strokes(self) -> list[Stroke]:
         """The strokes that carry the backbeat: the main snares, or the pedal hi-hat when it plays more
-        often than they do (a jazz ride pattern, whose snare only comps and fills)."""
+        often than they do (a jazz ride pattern, whose snare only comps and fills). Counted by belief,
+        so a finder's unsure pedal hi-hats (often a hi-hat misheard) do not outvote the snare."""
         snares = self.of_role(SNARE, main_only=True)
         pedals = self.of_role(PEDAL)
-        return pedals if len(pedals) > len(snares) else snares
+        return pedals if sum(s.belief for s in pedals) > sum(s.belief for s in snares) else snares
 
     @property
     def played_span(self) -> tuple[float, float]:
@@ -125,7 +129,7 @@ def analyse(drums_mono: np.ndarray, sr: int, hits: Sequence[Hit]) -> RhythmAnaly
     rate = sr if sr > 0 else C.REFERENCE_SAMPLE_RATE
     hop = max(64, round(rate * C.ENVELOPE_HOP_SECONDS))
     duration = len(audio) / sr if sr > 0 else 0.0
-    strokes = tuple(sorted((_stroke(h) for h in hits), key=lambda s: s.time))
+    strokes = _mean_weight_one(sorted((_stroke(h) for h in hits), key=lambda s: s.time))
     return RhythmAnalysis(
         frame_rate=rate / hop,
         hop=hop,
@@ -140,8 +144,40 @@ def _stroke(hit: Hit) -> Stroke:
     loudness = 1.0
     if hit.velocity is not None:
         loudness = float(np.clip(hit.velocity / C.REFERENCE_VELOCITY, *C.LOUDNESS_WEIGHT_RANGE))
-    weight = max(float(hit.confidence), C.MIN_HIT_WEIGHT) * loudness
-    return Stroke(float(hit.time), role_of(hit.instrument), weight, hit.velocity)
+    role = role_of(hit.instrument)
+    belief = max(role_belief(role, hit.confidence), C.MIN_HIT_WEIGHT)
+    return Stroke(float(hit.time), role, belief * loudness, hit.velocity, belief)
+
+
+def _mean_weight_one(strokes: list[Stroke]) -> tuple[Stroke, ...]:
+    """The strokes with their weights scaled so the average stroke weighs 1.
+
+    The readers' evidence is counted per bar in stroke weights; this keeps it on one scale whether
+    the hits are sure and loud (true strokes) or a finder's softer, less certain ones, so a constant
+    term (the opening) neither drowns nor is drowned by them.
+    """
+    if not strokes:
+        return ()
+    mean = sum(s.weight for s in strokes) / len(strokes)
+    if mean <= 0:
+        return tuple(strokes)
+    return tuple(replace(s, weight=s.weight / mean) for s in strokes)
+
+
+def role_belief(role: str, confidence: float) -> float:
+    """How likely a hit of this confidence really is a stroke of ``role``, relative to a sure hit (0..1).
+
+    The finder's confidence, calibrated per role (``ROLE_CONFIDENCE_CALIBRATION``): the hit model's
+    mistakes (a hi-hat heard as a snare or a pedal hi-hat) come with low confidences.
+    """
+    a, b = C.ROLE_CONFIDENCE_CALIBRATION.get(role, (0.0, 1.0))
+    low, high = C.CONFIDENCE_CLIP
+
+    def calibrated(c: float) -> float:
+        c = min(max(float(c), low), high)
+        return 1.0 / (1.0 + math.exp(-(a + b * math.log(c / (1.0 - c)))))
+
+    return min(1.0, calibrated(confidence) / calibrated(high))
 
 
 def _onset_envelope(audio: np.ndarray, sr: int, hop: int) -> np.ndarray | None:
