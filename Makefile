@@ -68,9 +68,11 @@ transcribe: setup models
 	@test -n "$(IN)" || { echo "usage: make transcribe IN=song.mp3 OUT=dir/"; exit 2; }
 	$(PY) -m groovesheet_worker.cli "$(IN)" --out "$(or $(OUT),out)"
 
+# The separation backends (torch, bf16) on one song in one run, then HitNet's F on the mdb-dev mixes
+# with each; BENCH_ARGS="--demucs-cli --threads 2 1" also times plain demucs and one thread.
 bench: setup models
-	@test -n "$(IN)" || { echo "usage: make bench IN=song.mp3"; exit 2; }
-	$(PY) bench/bench_pipeline.py "$(IN)"
+	@test -n "$(IN)" || { echo "usage: make bench IN=song.mp3 [BENCH_ARGS=...]"; exit 2; }
+	$(PY) bench/bench_pipeline.py "$(IN)" $(BENCH_ARGS)
 
 # Both hit models side by side: MDB Drums (../shared/eval) and the held-out-kit synthetic set.
 eval: setup models
