@@ -136,6 +136,13 @@ class DrumSeparator:
         self.autocast_bf16 = backend == "bf16" and (device != "cpu" or native_bf16())
         if backend == "bf16" and not self.autocast_bf16:
             logger.warning("this CPU has no native bfloat16: the bf16 separation backend runs float32")
+        logger.info(
+            "separation: %s backend, %s, overlap %s, %d torch threads",
+            backend,
+            "bfloat16 autocast" if self.autocast_bf16 else "float32",
+            overlap,
+            torch.get_num_threads(),
+        )
 
     def _precision(self) -> contextlib.AbstractContextManager:
         if not self.autocast_bf16:
