@@ -91,7 +91,7 @@ TRAIN_PIECES ?= 1300
 SEPARATED_PIECES ?= 24
 REAL_KIT_PIECES ?= 500
 PRODUCED_PIECES ?= 800
-TRAIN_STEPS ?= 4500
+TRAIN_STEPS ?= 8000
 train-data: setup models system-deps
 	$(PY) -m training.dataset --out $(TRAIN_DATA) --cache $(TRAIN_DATA)/cache --seed $(TRAIN_SEED) \
 		--train $(TRAIN_PIECES) --validation 100 --separated $(SEPARATED_PIECES) --demucs-dir $(DEMUCS_MODEL_DIR) \
