@@ -225,28 +225,46 @@ def print_backends(runs: list[dict]) -> None:
 
 
 def run_demucs_cli(args: argparse.Namespace, work: Path) -> list[dict]:
-    """Plain `demucs` with htdemucs defaults against `make transcribe` on the same file, interleaved."""
+    """Plain `demucs` with htdemucs defaults against `make transcribe` on the same file, interleaved.
+
+    Both get the same OMP_NUM_THREADS (each --threads value in turn); demucs' progress bars are hidden.
+    """
     model_dir = Path(os.environ.get("DEMUCS_MODEL_DIR", ROOT / "models" / "demucs" / "htdemucs"))
     rows = []
-    for attempt in range(args.repeat):
-        demucs = [sys.executable, "-m", "demucs", "-n", "htdemucs", "--repo", str(model_dir)]
-        demucs += ["-o", str(work / f"demucs-{attempt}"), str(args.audio)]
-        transcribe = [sys.executable, "-m", "groovesheet_worker.cli", str(args.audio)]
-        transcribe += ["--out", str(work / f"transcribe-{attempt}")]
-        for name, cmd in (("plain demucs (htdemucs, shifts 1, overlap 0.25)", demucs),
-                          ("make transcribe (groovesheet_worker.cli)", transcribe)):  # fmt: skip
-            print(f"... {name}", flush=True)
-            wall, code = spawn(cmd, {**os.environ})
-            if code:
-                raise SystemExit(f"{name} failed (exit {code})")
-            rows.append({"name": name, "attempt": attempt, "wall_seconds": wall})
-    print("\n| command (whole process) | wall s |")
-    print("|---|---|")
+    for threads in args.threads:
+        for attempt in range(args.repeat):
+            tag = f"t{threads}-{attempt}"
+            demucs = [sys.executable, "-m", "demucs", "-n", "htdemucs", "--repo", str(model_dir)]
+            demucs += ["-o", str(work / f"demucs-{tag}"), str(args.audio)]
+            transcribe = [sys.executable, "-m", "groovesheet_worker.cli", str(args.audio)]
+            transcribe += ["--out", str(work / f"transcribe-{tag}")]
+            for name, cmd in (("plain demucs (htdemucs, shifts 1, overlap 0.25)", demucs),
+                              ("make transcribe (groovesheet_worker.cli)", transcribe)):  # fmt: skip
+                print(f"... {name}, {threads} threads", flush=True)
+                env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+                t0 = time.perf_counter()
+                done = subprocess.run(
+                    cmd, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
+                wall = time.perf_counter() - t0
+                if done.returncode:
+                    raise SystemExit(
+                        f"{name} failed (exit {done.returncode}): {done.stderr.decode()[-2000:]}"
+                    )
+                rows.append({"name": name, "threads": threads, "attempt": attempt, "wall_seconds": wall,
+                             "load_average": os.getloadavg()[0]})  # fmt: skip
+    print("\n| command (whole process, same file) | threads | wall s | load |")
+    print("|---|---|---|---|")
     for row in rows:
-        print(f"| {row['name']} #{row['attempt']} | {row['wall_seconds']:.1f} |")
-    for attempt in range(args.repeat):
-        demucs_s, ours = (r["wall_seconds"] for r in rows if r["attempt"] == attempt)
-        print(f"make transcribe / plain demucs, run {attempt}: {ours / demucs_s:.2f}")
+        print(f"| {row['name']} | {row['threads']} | {row['wall_seconds']:.1f} | {row['load_average']:.1f} |")
+    for threads in args.threads:
+        for attempt in range(args.repeat):
+            demucs_s, ours = (
+                r["wall_seconds"] for r in rows if (r["threads"], r["attempt"]) == (threads, attempt)
+            )
+            print(
+                f"make transcribe / plain demucs, {threads} threads, round {attempt}: {ours / demucs_s:.2f}"
+            )
     return rows
 
 
