@@ -132,7 +132,8 @@ class DrumSeparator:
         # ~0.5 GB more peak RSS (measured, 30 s of htdemucs): only use a pool for real parallelism.
         self._pool_workers = num_workers if num_workers > 1 and device == "cpu" else 0
         self.backend: SeparationBackend = backend
-        # bfloat16 only where the hardware has it: emulated, it is slower than float32.
+        # bfloat16 only where the hardware has it: emulated (avx512 without bf16) it is not expected to
+        # beat float32 (not measured: this machine has it).
         self.autocast_bf16 = backend == "bf16" and (device != "cpu" or native_bf16())
         if backend == "bf16" and not self.autocast_bf16:
             logger.warning("this CPU has no native bfloat16: the bf16 separation backend runs float32")
