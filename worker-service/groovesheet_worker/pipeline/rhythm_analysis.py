@@ -123,6 +123,21 @@ class RhythmAnalysis:
         return np.convolve(envelope, np.array([0.25, 1.0, 0.25]), mode="same")
 
 
+def preload() -> None:
+    """Import and compile librosa's onset and beat code, which the readers use.
+
+    In a fresh process that costs 2-8 s (numba compiles librosa's kernels on import), on the first
+    job's tempo stage unless done before: the Transcriber runs this in a thread while the models
+    load and the drums are separated.
+    """
+    import librosa.beat
+    import librosa.onset
+
+    envelope = np.abs(np.sin(np.arange(C.PRELOAD_FRAMES) * 0.3)).astype(np.float32)
+    librosa.onset.onset_strength(S=np.tile(envelope, (4, 1)), sr=C.REFERENCE_SAMPLE_RATE)
+    librosa.beat.beat_track(onset_envelope=envelope, sr=C.REFERENCE_SAMPLE_RATE, trim=False)
+
+
 def analyse(drums_mono: np.ndarray, sr: int, hits: Sequence[Hit]) -> RhythmAnalysis:
     """Onset envelope of ``drums_mono`` and ``hits`` as strokes, sorted by time."""
     audio = np.asarray(drums_mono, dtype=np.float32).reshape(-1)

@@ -14,6 +14,8 @@ ENVELOPE_HOP_SECONDS = 512 / 44100
 ENVELOPE_FFT_SIZE = 2048
 # Spectrogram frames computed at once (about 24 s), which bounds the memory of long songs.
 ENVELOPE_CHUNK_FRAMES = 2048
+# Length of the made-up envelope ``rhythm_analysis.preload`` compiles the beat tracker on (frames).
+PRELOAD_FRAMES = 400
 REFERENCE_SAMPLE_RATE = 44100
 # Quieter than this everywhere (peak, full scale) is treated as silence.
 SILENCE_LEVEL = 1e-4
