@@ -22,6 +22,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from groovesheet_worker.pipeline.time_signature import parse_time_signature
+
 from .arrange import GmdEntry, Performance, Stroke, excerpt, read_performance, vary
 from .augment import augment
 from .classes import CLASSES
@@ -92,8 +94,8 @@ class _Arrangement:
 
 
 def beats_per_pulse(time_signature: str) -> int:
-    top, bottom = (int(part) for part in time_signature.split("/"))
-    return 3 if bottom == 8 and top % 3 == 0 and top >= 6 else 1
+    """Beats in the counted pulse: 3 (a dotted quarter) in 6/8, 9/8, 12/8, else 1 (the worker's Meter)."""
+    return parse_time_signature(time_signature).beats_per_pulse
 
 
 def gmd_piece(entry: GmdEntry, rng: np.random.Generator, seconds: float, varied: bool) -> NotationPiece:
