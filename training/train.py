@@ -5,7 +5,8 @@ comes from the pieces mixed with accompaniment and separated by Demucs. Targets
 are each stroke's frame set to 1 and its two neighbours to 0.5 (ADTOF's widening); the loss is
 class-weighted binary cross-entropy plus the velocity error on stroke frames. A hi-hat or ride
 stroke played together with a kick or snare, which the louder drum masks, counts
-``--coincident-boost`` times. After training, each class's peak threshold is chosen on the tuning pieces (training kits, pieces never trained on), then
+``--coincident-boost`` times. After training, each class's peak threshold is chosen on the tuning
+pieces (training kits, pieces never trained on), then
 the model is scored on the held-out-kit pieces (``heldout_synth``: kits no training piece uses) and on
 MuldjordKit playing GMD's validation split. The result is written as
 ``{out}/hitnet.pt`` (weights, config, classes, thresholds) and ``{out}/metrics.json``.
@@ -37,6 +38,8 @@ THRESHOLD_GRID = np.round(np.arange(0.15, 0.80, 0.05), 2)
 # Time-keeping strokes a kick or snare at the same moment can mask, and the drums that mask them.
 MASKED = tuple(CLASS_INDEX[c] for c in ("hihat_closed", "hihat_open", "ride", "ride_bell"))
 MASKERS = tuple(CLASS_INDEX[c] for c in ("kick", "snare"))
+# Articulations of one drum that cannot sound together (hitnet.peaks), as class indices.
+SAME_DRUM = same_drum_groups(CLASSES)
 
 
 class Piece:
@@ -112,7 +115,7 @@ def activations(model: HitNet, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[float, str, int]]:
-    peaks = pick_peaks(act, vel, thresholds, same_drum_groups(CLASSES))
+    peaks = pick_peaks(act, vel, thresholds, SAME_DRUM)
     return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in peaks]
 
 
