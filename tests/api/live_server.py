@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from groovesheet_api.server import UVICORN_FLAGS
-from tests.integration.stack import ROOT, free_port, service_env, wait_for_http
+from tests.integration.stack import ROOT, api_command, free_port, service_env, wait_for_http
 
 
 @dataclass
@@ -47,17 +47,7 @@ class LiveApi:
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = service_env(jobs_dir, PORT=str(self.port), LOG_FORMAT="json", LOG_LEVEL="INFO", **env)
         self._log = tempfile.NamedTemporaryFile(prefix="groovesheet-api-", suffix=".log", delete=False)  # noqa: SIM115
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "groovesheet_api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *UVICORN_FLAGS,
-        ]
+        command = api_command(self.port, *UVICORN_FLAGS)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT
         )

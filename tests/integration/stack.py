@@ -36,20 +36,14 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     return process
 
 
+def api_command(port: int, *flags: str) -> list[str]:
+    """The API served by uvicorn on 127.0.0.1:``port``, with extra uvicorn ``flags``."""
+    return [sys.executable, "-m", "uvicorn", "groovesheet_api.main:app", "--host", "127.0.0.1",
+            "--port", str(port), *flags]  # fmt: skip
+
+
 def start_api(env: dict[str, str], port: int) -> subprocess.Popen:
-    return _start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "groovesheet_api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env,
-    )
+    return _start(api_command(port), env)
 
 
 def start_worker(env: dict[str, str], module: str = "groovesheet_worker.main") -> subprocess.Popen:
