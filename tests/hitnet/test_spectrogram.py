@@ -40,3 +40,32 @@ def test_level_normalisation_brings_any_track_to_the_training_loudness() -> None
     silence = np.zeros(1000, dtype=np.float32)
     assert spec.active_rms_dbfs(silence) == float("-inf")
     np.testing.assert_array_equal(spec.normalise_level(silence), silence)
+
+
+def test_spectral_flux_rises_on_the_onset_frame_only() -> None:
+    audio = np.zeros(spec.SAMPLE_RATE, dtype=np.float32)
+    onset = spec.SAMPLE_RATE // 2
+    audio[onset : onset + 2000] = np.random.default_rng(0).normal(0, 0.3, 2000)
+    flux = spec.spectral_flux(spec.drum_track_spectrogram(audio))
+    assert len(flux) == spec.n_frames(len(audio)) and flux[0] == 0.0
+    peak = int(np.argmax(flux))
+    assert abs(peak - onset / spec.HOP) <= 2  # aligned with the spectrogram's own frames
+    assert flux[: peak - 12].max() == 0.0  # nothing rises before the window reaches the sound
+
+
+def test_spectral_flux_counts_a_soft_stroke_like_a_loud_one() -> None:
+    """In dB, as the tempo readers need: a stroke 30 dB softer still makes a clear onset."""
+    rng = np.random.default_rng(1)
+    audio = np.zeros(spec.SAMPLE_RATE * 2, dtype=np.float32)
+    burst = rng.normal(0, 0.3, 2000).astype(np.float32)
+    audio[22050 : 22050 + 2000] = burst
+    audio[66150 : 66150 + 2000] = burst * 10 ** (-30 / 20)
+    flux = spec.spectral_flux(spec.drum_track_spectrogram(audio))
+    loud, soft = flux[45:55].max(), flux[145:155].max()
+    assert soft > 0.5 * loud
+
+
+def test_silence_has_no_flux() -> None:
+    silence = np.zeros(spec.SAMPLE_RATE, dtype=np.float32)
+    assert not spec.spectral_flux(spec.drum_track_spectrogram(silence)).any()
+    assert len(spec.spectral_flux(np.zeros((0, spec.n_bands())))) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from groovesheet_worker.hitnet.spectrogram import drum_track_spectrogram, spectral_flux
 from groovesheet_worker.pipeline.rhythm_analysis import (
     KICK,
     PEDAL,
@@ -95,6 +96,27 @@ def test_tracking_envelope_joins_audio_and_hits() -> None:
     peak = int(np.argmax(envelope))
     assert peak / analysis.frame_rate == pytest.approx(0.5, abs=0.03)
     assert envelope[round(1.0 * analysis.frame_rate)] > 0.5  # the hit without a sound still counts
+
+
+def test_the_envelope_is_the_flux_of_the_drum_track_spectrogram_given_or_computed() -> None:
+    """One spectrogram per song: HitNet's input is passed in; without it the same one is computed."""
+    audio = np.zeros(SR * 2, dtype=np.float32)
+    audio[SR // 2 : SR // 2 + 300] = 0.5
+    spectrogram = drum_track_spectrogram(audio)
+    given = analyse(audio, SR, [], spectrogram)
+    computed = analyse(audio, SR, [])
+    np.testing.assert_array_equal(given.onset_envelope, spectral_flux(spectrogram))
+    np.testing.assert_allclose(computed.onset_envelope, given.onset_envelope, atol=1e-5)
+    assert given.frame_rate == 100.0
+
+
+def test_audio_at_another_rate_is_resampled_for_the_envelope() -> None:
+    sr = 22050
+    audio = np.zeros(sr * 2, dtype=np.float32)
+    audio[sr : sr + 150] = 0.5
+    analysis = analyse(audio, sr, [])
+    assert analysis.duration == pytest.approx(2.0)
+    assert int(np.argmax(analysis.onset_envelope)) / analysis.frame_rate == pytest.approx(1.0, abs=0.03)
 
 
 def test_silent_audio_has_no_onset_envelope() -> None:

@@ -118,6 +118,26 @@ def test_a_drum_recording_skips_separation_and_honours_the_uploaders_tempo(
     assert kicks and all(np.min(np.abs(np.arange(0, 5, 1.2) - t)) < 0.03 for t in kicks)
 
 
+def test_the_drum_track_spectrogram_is_computed_once_for_hits_and_tempo(
+    transcriber, tmp_path: Path, monkeypatch
+) -> None:
+    """HitNet's input spectrogram is the tempo readers' onset envelope too (issue 8, item 4)."""
+    from groovesheet_worker.hitnet import finder, spectrogram
+    from groovesheet_worker.pipeline import rhythm_analysis
+
+    calls: list[int] = []
+
+    def counted(mono: np.ndarray) -> np.ndarray:
+        calls.append(len(mono))
+        return spectrogram.drum_track_spectrogram(mono)
+
+    monkeypatch.setattr(finder, "drum_track_spectrogram", counted)
+    monkeypatch.setattr(rhythm_analysis, "drum_track_spectrogram", counted)
+    output = transcriber(song_file(tmp_path), JobOptions(drums_only=True), tmp_path / "work", Progress())
+    assert output.result.total_notes > 0
+    assert len(calls) == 1
+
+
 def test_the_title_from_the_upload_wins(transcriber, tmp_path: Path) -> None:
     options = JobOptions(drums_only=True, title="Back in Black (practice)")
     output = transcriber(song_file(tmp_path, "upload-1234.wav"), options, tmp_path / "work", Progress())

@@ -17,11 +17,9 @@ from groovesheet_shared.errors import TranscriptionError
 from ..model_files import sha256_of
 from ..pipeline.types import INSTRUMENTS, Hit
 from .peaks import pick_peaks, same_drum_groups
-from .spectrogram import SAMPLE_RATE, log_spectrogram, normalise_level
+from .spectrogram import SAMPLE_RATE, drum_track_spectrogram
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
-# Bring the drum track to the training set's loudness before the spectrogram (spectrogram.normalise_level).
-NORMALISE_LEVEL = True
 
 
 def expected_sha256(weights: Path = WEIGHTS_PATH) -> str | None:
@@ -91,8 +89,7 @@ class NetHitFinder:
     def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
         if sr != SAMPLE_RATE:
             raise ValueError(f"HitNet needs {SAMPLE_RATE} Hz audio, got {sr}")
-        audio = normalise_level(drums) if NORMALISE_LEVEL else drums
-        return Prepared(log_spectrogram(audio), sr)
+        return Prepared(drum_track_spectrogram(drums), sr)
 
     def activations(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """(frames, classes) onset probabilities and velocities (0..1)."""

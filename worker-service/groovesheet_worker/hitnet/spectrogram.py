@@ -1,4 +1,6 @@
-"""The model's input: a log-magnitude spectrogram on a logarithmic frequency axis, 100 frames/s.
+"""The worker's one view of a drum track: a log-magnitude spectrogram on a logarithmic frequency axis,
+100 frames/s. HitNet hears it, and its spectral flux is the onset envelope the tempo, meter and
+downbeat readers track (``pipeline.rhythm_analysis``), so a song's spectrogram is computed once.
 
 STFT with a 2048-sample Hann window and a 441-sample hop at 44.1 kHz (10 ms frames, centred), its
 magnitudes summed by triangular filters spaced 12 per octave from 30 Hz to 17 kHz (filters that would
@@ -94,3 +96,23 @@ def log_spectrogram(mono: np.ndarray) -> np.ndarray:
         mag = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
         out[start : start + count] = np.log1p(mag @ fb)
     return out
+
+
+def drum_track_spectrogram(mono: np.ndarray) -> np.ndarray:
+    """The spectrogram of a 44.1 kHz mono drum track as HitNet and the readers see it: the track
+    brought to the training loudness (``normalise_level``), then ``log_spectrogram``."""
+    return log_spectrogram(normalise_level(mono))
+
+
+def spectral_flux(spectrogram: np.ndarray, range_db: float = 80.0) -> np.ndarray:
+    """Onset strength per frame: the mean over bands of how much each rose, in dB, since the frame
+    before (frame 0 has nothing to rise from: 0). Levels more than ``range_db`` below the loudest are
+    floored there, so the flux of soft strokes counts as much as a loud one's, as in a dB spectrogram,
+    while noise far below does not. Aligned with the spectrogram's frames."""
+    spec = np.asarray(spectrogram, dtype=np.float32)
+    if len(spec) == 0:
+        return np.zeros(0, dtype=np.float32)
+    level_db = 20.0 * np.log10(np.maximum(np.expm1(spec), 1e-10))
+    level_db = np.maximum(level_db, level_db.max() - range_db)
+    rise = np.maximum(np.diff(level_db, axis=0), 0.0).mean(axis=1)
+    return np.concatenate([np.zeros(1, dtype=np.float32), rise.astype(np.float32)])

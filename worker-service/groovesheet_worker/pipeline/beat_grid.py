@@ -36,16 +36,18 @@ def estimate_tempo_grid(
     hits: Sequence[Hit],
     bpm_hint: float | None,
     time_signature: str | None,
+    spectrogram: np.ndarray | None = None,
 ) -> TempoGrid:
     """Beat grid for the song: tempo, beat times covering every hit, bar 1, pickup, tempo changes.
 
     ``bpm_hint`` counts the pulse (quarters in x/4, dotted quarters in 6/8 and 12/8, eighths in
-    other x/8); ``time_signature`` None means "read it from the music".
+    other x/8); ``time_signature`` None means "read it from the music". ``spectrogram`` is the
+    track's drum-track spectrogram when the hit finder has it (computed here otherwise).
     """
     meter_hint = parse_time_signature(time_signature) if time_signature else None
     if bpm_hint is not None and not (PLAUSIBLE_BPM[0] <= bpm_hint <= PLAUSIBLE_BPM[1]):
         raise TranscriptionError(f"A tempo of {bpm_hint} BPM is not plausible.", code="invalid_bpm")
-    analysis = analyse(drums_mono, sr, hits)
+    analysis = analyse(drums_mono, sr, hits, spectrogram)
     reading = read_pulse(
         analysis,
         bpm_hint=_tracked_bpm(bpm_hint, meter_hint),

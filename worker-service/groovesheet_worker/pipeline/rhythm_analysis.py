@@ -1,7 +1,8 @@
 """The analysis the tempo, meter and downbeat readers share: onset envelopes and the classified hits.
 
-Computed once per song by ``analyse``: the audio's spectral-flux onset envelope (from a mel
-spectrogram computed a chunk at a time), and each hit as a ``Stroke`` with its rhythmic role
+Computed once per song by ``analyse``: the audio's spectral-flux onset envelope (the flux of the
+drum-track spectrogram HitNet already computed, ``hitnet.spectrogram``, passed in rather than
+computed again), and each hit as a ``Stroke`` with its rhythmic role
 (kick, snare, time-keeping cymbal, pedal hi-hat, crash, tom) and a weight (how likely the finder's
 label is right, from its confidence, times the stroke's loudness when it is known).
 ``tracking_envelope`` joins the two: the audio says where the sound is, the hits say which sounds
@@ -14,9 +15,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import librosa
 import numpy as np
 
+from groovesheet_worker.hitnet.spectrogram import (
+    FRAME_RATE,
+    HOP,
+    SAMPLE_RATE,
+    drum_track_spectrogram,
+    spectral_flux,
+)
 from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.types import Hit
 
@@ -124,33 +131,37 @@ class RhythmAnalysis:
 
 
 def preload() -> None:
-    """Import and compile librosa's onset and beat code, which the readers use.
+    """Import and compile librosa's beat tracker, which the tempo reader uses.
 
-    In a fresh process that costs 2-8 s (numba compiles librosa's kernels on import), on the first
+    In a fresh process that costs seconds (numba compiles librosa's kernels on import), on the first
     job's tempo stage unless done before: the Transcriber runs this in a thread while the models
     load and the drums are separated.
     """
     import librosa.beat
-    import librosa.onset
 
     envelope = np.abs(np.sin(np.arange(C.PRELOAD_FRAMES) * 0.3)).astype(np.float32)
-    librosa.onset.onset_strength(S=np.tile(envelope, (4, 1)), sr=C.REFERENCE_SAMPLE_RATE)
-    librosa.beat.beat_track(onset_envelope=envelope, sr=C.REFERENCE_SAMPLE_RATE, trim=False)
+    librosa.beat.beat_track(onset_envelope=envelope, sr=SAMPLE_RATE, hop_length=HOP, trim=False)
 
 
-def analyse(drums_mono: np.ndarray, sr: int, hits: Sequence[Hit]) -> RhythmAnalysis:
-    """Onset envelope of ``drums_mono`` and ``hits`` as strokes, sorted by time."""
+def analyse(
+    drums_mono: np.ndarray, sr: int, hits: Sequence[Hit], spectrogram: np.ndarray | None = None
+) -> RhythmAnalysis:
+    """Onset envelope of ``drums_mono`` and ``hits`` as strokes, sorted by time.
+
+    ``spectrogram`` is the track's ``drum_track_spectrogram`` when the hit finder computed it
+    already (HitNet does); otherwise it is computed here, from the track resampled to 44.1 kHz.
+    """
     audio = np.asarray(drums_mono, dtype=np.float32).reshape(-1)
-    rate = sr if sr > 0 else C.REFERENCE_SAMPLE_RATE
-    hop = max(64, round(rate * C.ENVELOPE_HOP_SECONDS))
     duration = len(audio) / sr if sr > 0 else 0.0
     strokes = _mean_weight_one(sorted((_stroke(h) for h in hits), key=lambda s: s.time))
+    if spectrogram is None:
+        spectrogram = _spectrogram_of(audio, sr)
     return RhythmAnalysis(
-        frame_rate=rate / hop,
-        hop=hop,
-        sample_rate=rate,
+        frame_rate=FRAME_RATE,
+        hop=HOP,
+        sample_rate=SAMPLE_RATE,
         duration=max(duration, strokes[-1].time if strokes else 0.0),
-        onset_envelope=_onset_envelope(audio, sr, hop),
+        onset_envelope=_onset_envelope(spectrogram),
         strokes=strokes,
     )
 
@@ -195,33 +206,25 @@ def role_belief(role: str, confidence: float) -> float:
     return min(1.0, calibrated(confidence) / calibrated(high))
 
 
-def _onset_envelope(audio: np.ndarray, sr: int, hop: int) -> np.ndarray | None:
-    """Spectral-flux onset strength, or None when the audio is too short or silent to track."""
-    if sr <= 0 or len(audio) < 4 * hop or not np.any(np.abs(audio) > C.SILENCE_LEVEL):
+def _spectrogram_of(audio: np.ndarray, sr: int) -> np.ndarray | None:
+    """The drum-track spectrogram of ``audio``, or None when it is silent or has no sample rate."""
+    if sr <= 0 or not np.any(np.abs(audio) > C.SILENCE_LEVEL):
         return None
-    envelope = librosa.onset.onset_strength(S=_mel_power_db(audio, sr, hop), sr=sr, hop_length=hop)
+    if sr != SAMPLE_RATE:
+        import librosa
+
+        audio = librosa.resample(audio, orig_sr=sr, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+    return drum_track_spectrogram(audio)
+
+
+def _onset_envelope(spectrogram: np.ndarray | None) -> np.ndarray | None:
+    """Spectral flux of the spectrogram, or None when it is too short or silent to track."""
+    if spectrogram is None or len(spectrogram) < C.MIN_ENVELOPE_FRAMES:
+        return None
+    envelope = spectral_flux(spectrogram)
     if envelope.max() <= 0:
         return None
     return envelope
-
-
-def _mel_power_db(audio: np.ndarray, sr: int, hop: int) -> np.ndarray:
-    """librosa's default onset mel spectrogram, computed a chunk at a time.
-
-    Identical to ``onset_strength(y=...)``'s own, but a 10-minute song never holds its whole
-    complex STFT (over 400 MB at 44.1 kHz) in memory at once.
-    """
-    n_fft = C.ENVELOPE_FFT_SIZE
-    frames = 1 + len(audio) // hop
-    padded = np.pad(audio, n_fft // 2)  # what center=True does
-    parts = []
-    for first in range(0, frames, C.ENVELOPE_CHUNK_FRAMES):
-        count = min(C.ENVELOPE_CHUNK_FRAMES, frames - first)
-        segment = padded[first * hop : (first + count - 1) * hop + n_fft]
-        parts.append(
-            librosa.feature.melspectrogram(y=segment, sr=sr, n_fft=n_fft, hop_length=hop, center=False)
-        )
-    return librosa.power_to_db(np.concatenate(parts, axis=1))
 
 
 def fractional_index(grid: np.ndarray, times: np.ndarray | float) -> np.ndarray:

@@ -9,14 +9,11 @@ split and generated pieces from their own seeds), never on the pieces the benchm
 from __future__ import annotations
 
 # --- the shared analysis (rhythm_analysis.py) ---
-# The onset envelope's hop: about 11.6 ms whatever the sample rate (512 samples at 44.1 kHz).
-ENVELOPE_HOP_SECONDS = 512 / 44100
-ENVELOPE_FFT_SIZE = 2048
-# Spectrogram frames computed at once (about 24 s), which bounds the memory of long songs.
-ENVELOPE_CHUNK_FRAMES = 2048
+# The onset envelope is the flux of the drum-track spectrogram (hitnet.spectrogram: 100 frames/s);
+# a track shorter than this many frames has none.
+MIN_ENVELOPE_FRAMES = 4
 # Length of the made-up envelope ``rhythm_analysis.preload`` compiles the beat tracker on (frames).
 PRELOAD_FRAMES = 400
-REFERENCE_SAMPLE_RATE = 44100
 # Quieter than this everywhere (peak, full scale) is treated as silence.
 SILENCE_LEVEL = 1e-4
 # Fewer hits than this and the hits are too sparse to track a tempo from.

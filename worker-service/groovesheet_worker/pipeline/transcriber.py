@@ -133,7 +133,13 @@ class Transcriber:
         self._preload.join()
         with clock("tempo"):
             grid = beat_grid.estimate_tempo_grid(
-                drums, SAMPLE_RATE, hits, options.bpm, options.time_signature
+                drums,
+                SAMPLE_RATE,
+                hits,
+                options.bpm,
+                options.time_signature,
+                # HitNet's input is the readers' spectrogram too: computed once per song.
+                spectrogram=getattr(onsets, "spectrogram", None),
             )
         with clock("quantize"):
             placed = quantize.place_hits(hits, grid)
