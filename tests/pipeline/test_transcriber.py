@@ -221,3 +221,35 @@ def test_a_stem_encoding_failure_still_delivers_the_sheet(transcriber, tmp_path:
     assert output.result.stems == ENCODING_FAILED
     assert "could not be encoded" in output.result.stems.reason
     assert "/nonexistent" not in output.result.stems.reason  # details go to the log, not to the user
+
+
+def test_the_stems_encode_beside_the_hits_and_a_failed_job_waits_for_them(
+    transcriber, tmp_path: Path, monkeypatch
+) -> None:
+    """The stem encoder runs while the hits are found; a job that fails after separation still waits
+    for it, so no encoder writes into the directory of a job that is over."""
+    import threading
+    import time
+
+    encoder = transcriber.stem_encoder
+    started, finished = threading.Event(), threading.Event()
+
+    class SlowEncoder:
+        def encode_stems(self, *args, **kwargs):
+            started.set()
+            time.sleep(0.5)
+            files = encoder.encode_stems(*args, **kwargs)
+            finished.set()
+            return files
+
+    def failing_classify(prepared):
+        assert started.wait(5), "the stems had not started when the hits were classified"
+        assert not finished.is_set()  # still encoding: the two run side by side
+        raise TranscriptionError("the hit model broke", code="model_failed")
+
+    monkeypatch.setattr(transcriber, "stem_encoder", SlowEncoder())
+    monkeypatch.setattr(transcriber.hit_finder, "classify", failing_classify)
+    with pytest.raises(TranscriptionError, match="the hit model broke"):
+        transcriber(song_file(tmp_path), JobOptions(), tmp_path / "work", Progress())
+    assert finished.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "stems"]

@@ -1,8 +1,9 @@
 """The whole transcription: song in, drum sheet music (MusicXML), MIDI, events and stems out.
 
-decode -> separate drums (unless drums_only) -> stems (MP3 of the drum stem and of the mix without
-it) -> onsets and clips -> classify hits -> tempo and bars -> quantize -> write MusicXML, MIDI,
-events -> notation check, reporting progress at the checkpoints of ``transcription.CHECKPOINTS``.
+decode -> separate drums (unless drums_only) -> onsets and clips -> classify hits -> tempo and bars
+-> quantize -> write MusicXML, MIDI, events -> notation check, reporting progress at the checkpoints
+of ``transcription.CHECKPOINTS``. The stems (MP3 of the drum stem and of the mix without it) are
+encoded by ffmpeg beside that, from the end of separation on, and joined before the result.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -29,6 +32,7 @@ from .separation import DrumSeparator
 from .stems import DISABLED, DRUMS_ONLY, ENCODING_FAILED, StemEncoder, StemsFailed
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Separation progress (0..1 of segments) is shown between these two checkpoints.
 SEPARATION_START = CHECKPOINTS["separating"][0]
@@ -38,6 +42,31 @@ SEPARATION_END = CHECKPOINTS["separated"][0]
 OUTPUT_MUSICXML = OUTPUT_FILES["musicxml"]
 OUTPUT_MIDI = OUTPUT_FILES["midi"]
 OUTPUT_EVENTS = OUTPUT_FILES["json"]
+
+
+class _Background(Generic[T]):
+    """``work()`` run in a thread from now on; ``result()`` waits for it and returns or raises its outcome."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, args=(work,), name="stems", daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], T]) -> None:
+        try:
+            self._outcome.append((True, work()))
+        except BaseException as exc:  # handed to the caller of result()
+            self._outcome.append((False, exc))
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self._thread.join()
+        ok, value = self._outcome[0]
+        if not ok:
+            raise value
+        return value
 
 
 class StageClock:
@@ -94,6 +123,7 @@ class Transcriber:
         duration = song.duration_seconds
 
         stem_files: dict[str, Path] = {}
+        stem_job: _Background | None = None
         if options.drums_only:
             checkpoint("separating", "Drum-only recording: no separation needed")
             drums = song.mono
@@ -116,66 +146,76 @@ class Transcriber:
             with clock("separation"):
                 drum_stem = self.separator.separate_drums(song.stereo, on_separation)
             checkpoint("separated")
-            with clock("stems"):
-                stems, stem_files = self._stems(song.stereo, drum_stem, work_dir)
+            # ffmpeg encodes the stems in its own processes while the hits and the sheet are found.
+            stem_job = _Background(partial(self._stems, song.stereo, drum_stem, work_dir, clock))
             drums = drum_stem.mean(axis=0)
             del drum_stem
         del song
 
-        with clock("onsets"):
-            onsets = self.hit_finder.prepare(drums, SAMPLE_RATE, options.bpm)
-        checkpoint("preprocessed")
+        try:
+            with clock("onsets"):
+                onsets = self.hit_finder.prepare(drums, SAMPLE_RATE, options.bpm)
+            checkpoint("preprocessed")
 
-        with clock("classify"):
-            hits = self.hit_finder.classify(onsets)
-        checkpoint("classified")
+            with clock("classify"):
+                hits = self.hit_finder.classify(onsets)
+            checkpoint("classified")
 
-        self._preload.join()
-        with clock("tempo"):
-            grid = beat_grid.estimate_tempo_grid(
-                drums,
-                SAMPLE_RATE,
-                hits,
-                options.bpm,
-                options.time_signature,
-                # HitNet's input is the readers' spectrogram too: computed once per song.
-                spectrogram=getattr(onsets, "spectrogram", None),
+            self._preload.join()
+            with clock("tempo"):
+                grid = beat_grid.estimate_tempo_grid(
+                    drums,
+                    SAMPLE_RATE,
+                    hits,
+                    options.bpm,
+                    options.time_signature,
+                    # HitNet's input is the readers' spectrogram too: computed once per song.
+                    spectrogram=getattr(onsets, "spectrogram", None),
+                )
+            with clock("quantize"):
+                placed = quantize.place_hits(hits, grid)
+            checkpoint("building")
+
+            title = options.title or audio_path.stem
+            paths = {name: work_dir / name for name in (OUTPUT_MUSICXML, OUTPUT_MIDI, OUTPUT_EVENTS)}
+            with clock("write"):
+                total_notes = musicxml.write_musicxml(placed, grid, title, paths[OUTPUT_MUSICXML])
+            checkpoint("musicxml_saved")
+            with clock("write"):
+                midi.write_midi(placed, grid, paths[OUTPUT_MIDI])
+                events.write_events(hits, placed, grid, paths[OUTPUT_EVENTS])
+            with clock("check"):
+                notation_check.check_musicxml(paths[OUTPUT_MUSICXML], grid)
+            checkpoint("checked")
+
+            if stem_job is not None:
+                with clock("stems_wait"):
+                    stems, stem_files = stem_job.result()
+            per_instrument = Counter(p.hit.instrument for p in placed)
+            result = JobResult(
+                total_notes=total_notes,
+                bpm=round(float(grid.bpm), 2),
+                time_signature=grid.time_signature,
+                duration_seconds=round(duration, 3),
+                notes_per_instrument=dict(sorted(per_instrument.items())),
+                stage_seconds=clock.seconds,
+                stems=stems,
             )
-        with clock("quantize"):
-            placed = quantize.place_hits(hits, grid)
-        checkpoint("building")
+            files = {**paths, **stem_files}
+            return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
+        finally:
+            if stem_job is not None:
+                stem_job.join()  # a failed job leaves no encoder writing into its directory
 
-        title = options.title or audio_path.stem
-        paths = {name: work_dir / name for name in (OUTPUT_MUSICXML, OUTPUT_MIDI, OUTPUT_EVENTS)}
-        with clock("write"):
-            total_notes = musicxml.write_musicxml(placed, grid, title, paths[OUTPUT_MUSICXML])
-        checkpoint("musicxml_saved")
-        with clock("write"):
-            midi.write_midi(placed, grid, paths[OUTPUT_MIDI])
-            events.write_events(hits, placed, grid, paths[OUTPUT_EVENTS])
-        with clock("check"):
-            notation_check.check_musicxml(paths[OUTPUT_MUSICXML], grid)
-        checkpoint("checked")
-
-        per_instrument = Counter(p.hit.instrument for p in placed)
-        result = JobResult(
-            total_notes=total_notes,
-            bpm=round(float(grid.bpm), 2),
-            time_signature=grid.time_signature,
-            duration_seconds=round(duration, 3),
-            notes_per_instrument=dict(sorted(per_instrument.items())),
-            stage_seconds=clock.seconds,
-            stems=stems,
-        )
-        files = {**paths, **stem_files}
-        return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
-
-    def _stems(self, mix: np.ndarray, drums: np.ndarray, work_dir: Path) -> tuple[Stems, dict[str, Path]]:
+    def _stems(
+        self, mix: np.ndarray, drums: np.ndarray, work_dir: Path, clock: StageClock
+    ) -> tuple[Stems, dict[str, Path]]:
         """The drum track and the song without it, as MP3; a failure is logged, never fatal."""
         if not self.settings.stems:
             return DISABLED, {}
         try:
-            files = self.stem_encoder.encode_stems(mix, drums, SAMPLE_RATE, work_dir)
+            with clock("stems"):
+                files = self.stem_encoder.encode_stems(mix, drums, SAMPLE_RATE, work_dir)
         except StemsFailed as exc:
             logger.warning("no stems for this job: %s", exc, extra={"error_code": "stems_failed"})
             return ENCODING_FAILED, {}
