@@ -11,7 +11,7 @@ import torch
 
 from groovesheet_worker.hitnet.finder import NetHitFinder
 from groovesheet_worker.pipeline.types import INSTRUMENTS
-from training import dataset, model_card, train
+from training import dataset, ensemble, model_card, train
 from training.classes import CLASS_INDEX, CLASSES
 from training.train import coincidence_weights
 
@@ -54,6 +54,30 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     card = (out / "MODEL_CARD.md").read_text()
     assert metrics["sha256"] in card and "CC BY 4.0" in card and "MIT" in card
     assert all(f"| {name} |" in card for name in INSTRUMENTS)
+
+    # A second member with its own seed and loss weighting, then the ensemble the worker ships.
+    second = tmp_path / "model-b"
+    train.train(
+        train.build_parser().parse_args(
+            ["--data", str(cfg.out), "--out", str(second), "--steps", "3", "--batch", "2", "--tuning", "1",
+             "--width", "16", "--threads", "1", "--seed", "8", "--coincident-boost", "1"]
+        )
+    )  # fmt: skip
+    joined = tmp_path / "ensemble"
+    ensemble.main(["--members", str(out / "hitnet.pt"), str(second / "hitnet.pt"),
+                   "--data", str(cfg.out), "--out", str(joined), "--tuning", "1"])  # fmt: skip
+    together = json.loads((joined / "metrics.json").read_text())
+    assert [m["seed"] for m in together["members"]] == [7, 8]
+    assert [m["coincident_boost"] for m in together["members"]] == [2.0, 1.0]
+    assert (joined / "hitnet.pt.sha256").read_text().split()[0] == together["sha256"]
+    assert set(together["validation_heldout_kit"]) >= {"sum_F5", "recall_ghost_snare"}
+    finder = NetHitFinder(joined / "hitnet.pt")
+    assert len(finder.model.members) == 2
+    hits = finder.find_hits(rng.standard_normal(n_frames * 441).astype(np.float32) * 0.1)
+    assert all(h.instrument in INSTRUMENTS for h in hits)
+    model_card.main(["--weights", str(joined)])
+    card = (joined / "MODEL_CARD.md").read_text()
+    assert together["sha256"] in card and "ensemble of 2 HitNets" in card and "seed 8" in card
 
 
 def test_hi_hats_under_a_kick_or_snare_weigh_more_in_the_loss() -> None:

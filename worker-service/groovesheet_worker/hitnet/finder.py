@@ -48,7 +48,7 @@ class NetHitFinder:
         """
         import torch
 
-        from .network import HitNet
+        from .network import load_network
 
         model_path = Path(model_path)
         if not model_path.is_file():
@@ -79,9 +79,7 @@ class NetHitFinder:
                 code="model_unavailable",
                 retryable=False,
             )
-        self.model = HitNet(**saved["config"])
-        self.model.load_state_dict(saved["state_dict"])
-        self.model.eval()
+        self.model = load_network(saved)
         self.thresholds: list[float] = [float(t) for t in saved["thresholds"]]
         self.same_drum = same_drum_groups(INSTRUMENTS)
         self._torch = torch

@@ -60,3 +60,43 @@ class HitNet(nn.Module):
 
     def config(self) -> dict[str, int]:
         return {"n_bands": self.n_bands, "n_classes": self.n_classes, "width": self.width}
+
+
+class HitNetEnsemble(nn.Module):
+    """Several HitNets trained apart, heard as one: their onset probabilities and velocities averaged.
+
+    ``forward`` has HitNet's signature; it returns the logit of the mean probability, so whatever
+    applies a sigmoid to a HitNet's output reads the ensemble the same way. Members differ by seed and
+    loss weighting; their mistakes differ more than their hits, so the average is surer than either.
+    """
+
+    def __init__(self, members: list[HitNet]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one HitNet")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [member(spec) for member in self.members]
+        probability = torch.stack([torch.sigmoid(onset) for onset, _ in outputs]).mean(dim=0)
+        velocity = torch.stack([v for _, v in outputs]).mean(dim=0)
+        return torch.logit(probability, eps=1e-6), velocity
+
+    def config(self) -> list[dict[str, int]]:
+        return [member.config() for member in self.members]
+
+
+def load_network(saved: dict) -> HitNet | HitNetEnsemble:
+    """The network a saved ``hitnet.pt`` holds: one HitNet (``config``, ``state_dict``) or an ensemble
+    (``members``, each a ``config`` and ``state_dict``), in eval mode."""
+    if "members" in saved:
+        members = []
+        for entry in saved["members"]:
+            member = HitNet(**entry["config"])
+            member.load_state_dict(entry["state_dict"])
+            members.append(member)
+        network: HitNet | HitNetEnsemble = HitNetEnsemble(members)
+    else:
+        network = HitNet(**saved["config"])
+        network.load_state_dict(saved["state_dict"])
+    return network.eval()

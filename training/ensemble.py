@@ -1,0 +1,97 @@
+"""Join HitNets trained apart into the model the worker ships: ``python -m training.ensemble``.
+
+    python -m training.ensemble --members A/hitnet.pt B/hitnet.pt [--data training-data]
+        [--out worker-service/groovesheet_worker/hitnet/weights]
+
+Each member is a ``hitnet.pt`` written by ``training.train`` (``make train`` trains them side by side,
+one per core, with their own seed and loss weighting). The ensemble averages their onset
+probabilities and velocities (``hitnet.network.HitNetEnsemble``): members trained apart make different
+mistakes, so the average is surer than any of them on kits and rooms none of them heard. Its per-class
+thresholds are chosen again on the same tuning pieces, it is scored like one model, and written as one
+``hitnet.pt`` (each member's config and weights, the classes, the thresholds) with its sha256 and a
+``metrics.json`` that keeps each member's own scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from groovesheet_worker.hitnet.network import HitNet, HitNetEnsemble, load_network
+from groovesheet_worker.model_files import sha256_of
+
+from .classes import CLASSES
+from .train import TUNING_PIECES, Sets, load_sets, tune_and_score
+
+# What the card says about each member, from the member's own metrics.json.
+MEMBER_KEYS = ("seed", "steps", "batch", "coincident_boost", "train_minutes", "train_pieces", "sha256")
+
+
+def load_member(path: Path) -> tuple[HitNet, dict]:
+    """One trained HitNet and the metrics its training run wrote beside it ({} when there are none)."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if tuple(saved["classes"]) != CLASSES:
+        raise SystemExit(f"{path} hears {saved['classes']}, not the training classes")
+    network = load_network(saved)
+    if not isinstance(network, HitNet):
+        raise SystemExit(f"{path} is an ensemble already; give the members it was made of")
+    metrics_path = path.with_name("metrics.json")
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return network, metrics
+
+
+def save_ensemble(ensemble: HitNetEnsemble, thresholds: list[float], path: Path, info: dict) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    members = [
+        {"config": m.config(), "state_dict": {k: v.detach().clone() for k, v in m.state_dict().items()}}
+        for m in ensemble.members
+    ]
+    torch.save(
+        {
+            "members": members,
+            "classes": list(CLASSES),
+            "thresholds": list(thresholds),
+            "info": json.dumps(info),
+        },
+        path,
+    )
+    return sha256_of(path)
+
+
+def build(member_paths: list[Path], sets: Sets, out: Path) -> dict:
+    loaded = [load_member(p) for p in member_paths]
+    ensemble = HitNetEnsemble([network for network, _ in loaded]).eval()
+    thresholds, metrics = tune_and_score(ensemble, sets)
+    members = [{k: m.get(k) for k in MEMBER_KEYS} | {
+        "validation_heldout_kit_sum_F5": m.get("validation_heldout_kit", {}).get("sum_F5"),
+    } for _, m in loaded]  # fmt: skip
+    sha = save_ensemble(ensemble, thresholds, out / "hitnet.pt", {"members": members})
+    (out / "hitnet.pt.sha256").write_text(f"{sha}  hitnet.pt\n")
+    metrics |= {
+        "members": members,
+        "parameters": sum(p.numel() for p in ensemble.parameters()),
+        "sha256": sha,
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--members", type=Path, nargs="+", required=True, help="hitnet.pt files of training.train")
+    p.add_argument("--data", type=Path, default=Path("training-data"))
+    p.add_argument("--out", type=Path, default=Path("worker-service/groovesheet_worker/hitnet/weights"))
+    p.add_argument(
+        "--tuning", type=int, default=TUNING_PIECES, help="last N training pieces kept for thresholds"
+    )
+    args = p.parse_args(argv)
+    torch.set_flush_denormal(True)
+    metrics = build(args.members, load_sets(args.data, args.tuning, training=False), args.out)
+    print(json.dumps({k: v for k, v in metrics.items() if k != "tuning"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
