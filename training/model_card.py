@@ -55,7 +55,7 @@ def _what_was_trained(metrics: dict) -> str:
         f"- file: `hitnet.pt`: an ensemble of {len(members)} HitNets trained apart, side by side (one per",
         "  core), whose onset probabilities and velocities are averaged (`HitNetEnsemble`,",
         f"  `training/ensemble.py`); {metrics.get('parameters', 0) / 1e6:.2f} M parameters in all; the",
-        "  thresholds below are the ensemble's, chosen again on the tuning pieces",
+        "  thresholds below are the ensemble's own, chosen again as described below",
         f"- sha256: `{metrics['sha256']}`",
     ]
     for i, m in enumerate(members, 1):
