@@ -15,7 +15,6 @@ from groovesheet_worker.pipeline.rhythm_analysis import (
     TOM,
     analyse,
     fractional_index,
-    preload,
     role_belief,
     role_of,
 )
@@ -129,10 +128,3 @@ def test_fractional_index_interpolates_and_extrapolates() -> None:
     grid = np.array([1.0, 2.0, 4.0])
     assert fractional_index(grid, [1.5, 3.0, 0.0, 6.0]) == pytest.approx([0.5, 1.5, -1.0, 3.0])
     assert KICK == "kick"
-
-
-def test_preload_imports_the_beat_tracker_it_compiles() -> None:
-    import sys
-
-    preload()
-    assert "librosa.beat" in sys.modules and "librosa.onset" in sys.modules

@@ -130,19 +130,6 @@ class RhythmAnalysis:
         return np.convolve(envelope, np.array([0.25, 1.0, 0.25]), mode="same")
 
 
-def preload() -> None:
-    """Import and compile librosa's beat tracker, which the tempo reader uses.
-
-    In a fresh process that costs seconds (numba compiles librosa's kernels on import), on the first
-    job's tempo stage unless done before: the Transcriber runs this in a thread while the models
-    load and the drums are separated.
-    """
-    import librosa.beat
-
-    envelope = np.abs(np.sin(np.arange(C.PRELOAD_FRAMES) * 0.3)).astype(np.float32)
-    librosa.beat.beat_track(onset_envelope=envelope, sr=SAMPLE_RATE, hop_length=HOP, trim=False)
-
-
 def analyse(
     drums_mono: np.ndarray, sr: int, hits: Sequence[Hit], spectrogram: np.ndarray | None = None
 ) -> RhythmAnalysis:

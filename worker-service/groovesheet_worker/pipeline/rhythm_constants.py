@@ -12,8 +12,6 @@ from __future__ import annotations
 # The onset envelope is the flux of the drum-track spectrogram (hitnet.spectrogram: 100 frames/s);
 # a track shorter than this many frames has none.
 MIN_ENVELOPE_FRAMES = 4
-# Length of the made-up envelope ``rhythm_analysis.preload`` compiles the beat tracker on (frames).
-PRELOAD_FRAMES = 400
 # Quieter than this everywhere (peak, full scale) is treated as silence.
 SILENCE_LEVEL = 1e-4
 # Fewer hits than this and the hits are too sparse to track a tempo from.
@@ -51,8 +49,8 @@ MAX_TEMPO_CANDIDATES = 12
 # The strongest this-many peaks bring their relatives (tempo.RELATED_RATIOS) as candidates too.
 RELATED_CANDIDATE_SOURCES = 3
 CANDIDATE_MERGE_RATIO = 0.03
-# Beat tracking (librosa's dynamic programme): how strictly it holds the tempo. Lower follows a live
-# drummer's drift further.
+# Beat tracking (beat_tracker.py, the dynamic programme of librosa's beat_track): how strictly it
+# holds the tempo. Lower follows a live drummer's drift further.
 TRACKING_TIGHTNESS = 120.0
 # Tracked pulses are smoothed by a parabola fitted over this many pulses either side, which
 # follows drift but not each stroke's own timing.

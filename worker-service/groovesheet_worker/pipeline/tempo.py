@@ -32,10 +32,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-import librosa
 import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.beat_tracker import autocorrelate, track_beats
 from groovesheet_worker.pipeline.downbeat import phase_scores
 from groovesheet_worker.pipeline.rhythm_analysis import (
     CRASH,
@@ -127,7 +127,7 @@ def candidate_tempi(envelope: np.ndarray, frame_rate: float) -> list[float]:
     max_lag = min(len(centred) - 1, int(60.0 / low * frame_rate) + 2)
     if max_lag < 2:
         return [C.FALLBACK_BPM]
-    acf = librosa.autocorrelate(centred, max_size=max_lag + 1)
+    acf = autocorrelate(centred, max_lag + 1)
     if acf[0] <= 0:
         return [C.FALLBACK_BPM]
     acf = acf / acf[0]
@@ -214,14 +214,7 @@ def _hinted_reading(
 
 def track_pulses(envelope: np.ndarray, analysis: RhythmAnalysis, bpm: float) -> np.ndarray:
     """Pulse times held loosely to ``bpm``, ragged ends trimmed, smoothed over a few pulses."""
-    _, frames = librosa.beat.beat_track(
-        onset_envelope=envelope,
-        sr=analysis.sample_rate,
-        hop_length=analysis.hop,
-        bpm=bpm,
-        tightness=C.TRACKING_TIGHTNESS,
-        trim=False,
-    )
+    frames = track_beats(envelope, analysis.frame_rate, bpm, C.TRACKING_TIGHTNESS)
     times = np.asarray(frames, dtype=float) / analysis.frame_rate
     times = _trim_ragged_edges(times)
     if len(times) < 4:

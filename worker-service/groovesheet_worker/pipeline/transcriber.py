@@ -24,7 +24,7 @@ from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult, Stems
 
 from ..config import WorkerSettings
 from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
-from . import beat_grid, events, midi, musicxml, notation_check, quantize, rhythm_analysis
+from . import beat_grid, events, midi, musicxml, notation_check, quantize
 from .audio import load_song
 from .constants import SAMPLE_RATE
 from .hit_finding import HitFinding, load_hit_finder
@@ -84,21 +84,11 @@ class StageClock:
             self.seconds[stage] = round(self.seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
 
 
-def _preload_rhythm() -> None:
-    try:
-        rhythm_analysis.preload()
-    except Exception:  # the tempo stage then imports it itself
-        logger.warning("preloading the rhythm analysis failed", exc_info=True)
-
-
 class Transcriber:
     """The loaded pipeline: both models are loaded once here, then it is called once per job."""
 
     def __init__(self, settings: WorkerSettings, hit_finder: HitFinding | None = None) -> None:
         self.settings = settings
-        # librosa's beat code compiles on first use (seconds): done beside model loading and separation.
-        self._preload = threading.Thread(target=_preload_rhythm, name="preload-rhythm", daemon=True)
-        self._preload.start()
         self.separator = DrumSeparator.from_settings(settings)
         self.hit_finder = hit_finder or load_hit_finder(settings)
         self.stem_encoder = StemEncoder(settings.ffmpeg_bin, timeout_seconds=settings.stems_timeout_seconds)
@@ -161,7 +151,6 @@ class Transcriber:
                 hits = self.hit_finder.classify(onsets)
             checkpoint("classified")
 
-            self._preload.join()
             with clock("tempo"):
                 grid = beat_grid.estimate_tempo_grid(
                     drums,
