@@ -28,12 +28,12 @@ MIN_HIT_WEIGHT = 0.05
 # hi-hat heard as a snare or a pedal hi-hat comes with a low confidence, and should hardly count.
 CONFIDENCE_CLIP = (0.01, 0.99)
 ROLE_CONFIDENCE_CALIBRATION: dict[str, tuple[float, float]] = {
-    "kick": (1.74, 2.20),
-    "snare": (2.06, 2.39),
-    "time": (2.24, 1.83),
-    "pedal": (1.19, 2.07),
-    "crash": (1.69, 1.64),
-    "tom": (2.09, 1.31),
+    "kick": (1.85, 2.17),
+    "snare": (2.31, 2.37),
+    "time": (1.88, 2.06),
+    "pedal": (1.50, 2.39),
+    "crash": (1.58, 2.29),
+    "tom": (2.09, 1.65),
 }
 # Softer than this (MIDI velocity) is a ghost note: texture, not the backbeat.
 GHOST_VELOCITY = 50
