@@ -11,6 +11,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,3 +80,30 @@ def stop(process: subprocess.Popen) -> str:
     output = output_of(process)
     Path(process.log_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
     return output
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """A running API and worker: their base URLs, and the worker process (for its log)."""
+
+    api_url: str
+    worker_url: str
+    worker: subprocess.Popen
+
+
+@contextmanager
+def local_stack(jobs_dir: Path, **worker_env: str) -> Iterator[LocalStack]:
+    """`make run` in miniature: the API and the real worker on the local store in ``jobs_dir``, each on
+    a free port, Demucs as ``demucs_unittest`` unless ``worker_env`` says otherwise; yielded once the
+    API answers, both stopped on exit."""
+    worker_port, api_port = free_port(), free_port()
+    env = service_env(jobs_dir, **{"DEMUCS_MODEL": "demucs_unittest", **worker_env, "PORT": str(worker_port)})
+    api = start_api({**env, "PORT": str(api_port)}, api_port)
+    worker = start_worker(env)
+    try:
+        api_url = f"http://127.0.0.1:{api_port}"
+        wait_for_http(f"{api_url}/health")
+        yield LocalStack(api_url, f"http://127.0.0.1:{worker_port}", worker)
+    finally:
+        stop(api)
+        stop(worker)

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from tests.audio_samples import encode
-from tests.integration.stack import ROOT, free_port, service_env, start_api, start_worker, stop, wait_for_http
+from tests.integration.stack import ROOT, local_stack, stop, wait_for_http
 
 pytestmark = pytest.mark.slow
 # A real drum recording (MDB Drums, evaluation data beside the project, never committed).
@@ -27,22 +27,11 @@ def rock_excerpt_mp3(seconds: float = 6.0) -> bytes:
 
 
 def test_song_becomes_drum_sheet_music_through_both_services(tmp_path):
-    worker_port = free_port()
-    env = service_env(
-        tmp_path / "shared-jobs",
-        DEMUCS_MODEL="demucs_unittest",
-        ANNOTEATOR_MODEL_PATH=str(ROOT / "models" / "annoteator" / "complete_network.h5"),
-        PORT=str(worker_port),
-    )
-    api_port = free_port()
-    api = start_api({**env, "PORT": str(api_port)}, api_port)
-    worker = start_worker(env)
-    try:
-        base = f"http://127.0.0.1:{api_port}"
-        wait_for_http(f"{base}/health")
-        worker_health = f"http://127.0.0.1:{worker_port}/health"
+    model = ROOT / "models" / "annoteator" / "complete_network.h5"
+    with local_stack(tmp_path / "shared-jobs", ANNOTEATOR_MODEL_PATH=str(model)) as stack:
+        worker_health = f"{stack.worker_url}/health"
         assert wait_for_http(worker_health)["status"] in ("starting", "ok")
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=stack.api_url, timeout=30) as client:
             created = client.post(
                 "/api/v1/transcribe",
                 files={"file": ("Hot Rod.mp3", rock_excerpt_mp3())},
@@ -59,7 +48,7 @@ def test_song_becomes_drum_sheet_music_through_both_services(tmp_path):
                 if body["status"] in ("completed", "failed"):
                     break
                 time.sleep(0.2)
-            assert body["status"] == "completed", (body, stop(worker)[-3000:])
+            assert body["status"] == "completed", (body, stop(stack.worker)[-3000:])
             # The worker may claim the job before the first poll: the upload's answer says queued.
             assert created.json()["status"] == "queued" and stages[-1] == "completed"
             assert body["result"]["total_notes"] > 0
@@ -74,6 +63,3 @@ def test_song_becomes_drum_sheet_music_through_both_services(tmp_path):
             assert client.get(created.json()["download_url"] + "?format=midi").content[:4] == b"MThd"
             events = client.get(created.json()["download_url"] + "?format=json").json()["events"]
             assert {e["instrument"] for e in events} >= {"kick", "snare"}
-    finally:
-        stop(api)
-        stop(worker)

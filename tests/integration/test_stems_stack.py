@@ -18,7 +18,7 @@ from google.cloud import storage
 
 from tests.audio_samples import encode, groove, song_bytes
 from tests.emulators import PROJECT
-from tests.integration.stack import free_port, service_env, start_api, start_worker, stop, wait_for_http
+from tests.integration.stack import local_stack, start_worker, stop
 from tests.integration.test_cloud_stack import api, cloud_env, poll_until_final  # noqa: F401 - fixtures
 
 STEMS = ("drums", "no_drums")
@@ -62,48 +62,40 @@ def wait_final(client: httpx.Client, status_url: str, timeout: float) -> dict:
 @pytest.mark.slow
 def test_real_worker_stores_stems_that_play_and_seek(tmp_path):
     jobs = tmp_path / "shared-jobs"
-    worker_port = free_port()
-    env = service_env(jobs, DEMUCS_MODEL="demucs_unittest", PORT=str(worker_port), ENGRAVE_PDF="false")
-    api_port = free_port()
-    api_process = start_api({**env, "PORT": str(api_port)}, api_port)
-    worker = start_worker(env)
-    try:
-        base = f"http://127.0.0.1:{api_port}"
-        wait_for_http(f"{base}/health")
-        with httpx.Client(base_url=base, timeout=30) as client:
-            mix = client.post("/api/v1/transcribe", files={"file": ("Band.mp3", encode(groove(5.0), "MP3"))})
-            solo = client.post(
-                "/api/v1/transcribe",
-                files={"file": ("Solo.wav", song_bytes("WAV"))},
-                data={"drums_only": "true"},
-            )
-            assert mix.status_code == solo.status_code == 202, (mix.text, solo.text)
-            body = wait_final(client, mix.json()["status_url"], 240)
-            assert body["status"] == "completed", (body, stop(worker)[-3000:])
-            assert body["result"]["stems"]["available"] is True
-            for kind in STEMS:
-                data = check_ranges(client, body["downloads"][kind])
-                audio, rate = soundfile.read(io.BytesIO(data), dtype="float32")
-                assert rate == 44100 and audio.shape[1] == 2
-                assert audio.shape[0] / rate == pytest.approx(5.0, abs=0.1)
+    with (
+        local_stack(jobs, ENGRAVE_PDF="false") as stack,
+        httpx.Client(base_url=stack.api_url, timeout=30) as client,
+    ):
+        mix = client.post("/api/v1/transcribe", files={"file": ("Band.mp3", encode(groove(5.0), "MP3"))})
+        solo = client.post(
+            "/api/v1/transcribe",
+            files={"file": ("Solo.wav", song_bytes("WAV"))},
+            data={"drums_only": "true"},
+        )
+        assert mix.status_code == solo.status_code == 202, (mix.text, solo.text)
+        body = wait_final(client, mix.json()["status_url"], 240)
+        assert body["status"] == "completed", (body, stop(stack.worker)[-3000:])
+        assert body["result"]["stems"]["available"] is True
+        for kind in STEMS:
+            data = check_ranges(client, body["downloads"][kind])
+            audio, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+            assert rate == 44100 and audio.shape[1] == 2
+            assert audio.shape[0] / rate == pytest.approx(5.0, abs=0.1)
 
-            solo_body = wait_final(client, solo.json()["status_url"], 120)
-            assert solo_body["status"] == "completed"
-            assert solo_body["result"]["stems"]["code"] == "drums_only"
-            assert "drums" not in solo_body["downloads"]
-            refused = client.get(f"/api/v1/download/{solo.json()['job_id']}?format=no_drums")
-            assert refused.status_code == 404
-            assert refused.json()["error"]["code"] == "stems_unavailable"
-            assert "drum-only" in refused.json()["error"]["message"]
+        solo_body = wait_final(client, solo.json()["status_url"], 120)
+        assert solo_body["status"] == "completed"
+        assert solo_body["result"]["stems"]["code"] == "drums_only"
+        assert "drums" not in solo_body["downloads"]
+        refused = client.get(f"/api/v1/download/{solo.json()['job_id']}?format=no_drums")
+        assert refused.status_code == 404
+        assert refused.json()["error"]["code"] == "stems_unavailable"
+        assert "drum-only" in refused.json()["error"]["message"]
 
-            job_id = mix.json()["job_id"]
-            assert (jobs / "jobs" / job_id / "stem.no_drums.mp3").is_file()
-            assert client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
-            assert not (jobs / "jobs" / job_id).exists()
-            assert client.get(body["downloads"]["drums"]).status_code == 404
-    finally:
-        stop(api_process)
-        stop(worker)
+        job_id = mix.json()["job_id"]
+        assert (jobs / "jobs" / job_id / "stem.no_drums.mp3").is_file()
+        assert client.delete(f"/api/v1/jobs/{job_id}").status_code == 204
+        assert not (jobs / "jobs" / job_id).exists()
+        assert client.get(body["downloads"]["drums"]).status_code == 404
 
 
 @pytest.mark.emulators
