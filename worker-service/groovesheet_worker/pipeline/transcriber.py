@@ -9,14 +9,12 @@ encoded by ffmpeg beside that, from the end of separation on, and joined before 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -32,7 +30,6 @@ from .separation import DrumSeparator
 from .stems import DISABLED, DRUMS_ONLY, ENCODING_FAILED, StemEncoder, StemsFailed
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Separation progress (0..1 of segments) is shown between these two checkpoints.
 SEPARATION_START = CHECKPOINTS["separating"][0]
@@ -42,31 +39,6 @@ SEPARATION_END = CHECKPOINTS["separated"][0]
 OUTPUT_MUSICXML = OUTPUT_FILES["musicxml"]
 OUTPUT_MIDI = OUTPUT_FILES["midi"]
 OUTPUT_EVENTS = OUTPUT_FILES["json"]
-
-
-class _Background(Generic[T]):
-    """``work()`` run in a thread from now on; ``result()`` waits for it and returns or raises its outcome."""
-
-    def __init__(self, work: Callable[[], T]) -> None:
-        self._outcome: list = []
-        self._thread = threading.Thread(target=self._run, args=(work,), name="stems", daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], T]) -> None:
-        try:
-            self._outcome.append((True, work()))
-        except BaseException as exc:  # handed to the caller of result()
-            self._outcome.append((False, exc))
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> T:
-        self._thread.join()
-        ok, value = self._outcome[0]
-        if not ok:
-            raise value
-        return value
 
 
 class StageClock:
@@ -113,7 +85,9 @@ class Transcriber:
         duration = song.duration_seconds
 
         stem_files: dict[str, Path] = {}
-        stem_job: _Background | None = None
+        stem_job: Future[tuple[Stems, dict[str, Path]]] | None = None
+        # ffmpeg encodes the stems in its own processes while the hits and the sheet are found.
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stems")
         if options.drums_only:
             checkpoint("separating", "Drum-only recording: no separation needed")
             drums = song.mono
@@ -136,8 +110,7 @@ class Transcriber:
             with clock("separation"):
                 drum_stem = self.separator.separate_drums(song.stereo, on_separation)
             checkpoint("separated")
-            # ffmpeg encodes the stems in its own processes while the hits and the sheet are found.
-            stem_job = _Background(partial(self._stems, song.stereo, drum_stem, work_dir, clock))
+            stem_job = background.submit(self._stems, song.stereo, drum_stem, work_dir, clock)
             drums = drum_stem.mean(axis=0)
             del drum_stem
         del song
@@ -193,8 +166,7 @@ class Transcriber:
             files = {**paths, **stem_files}
             return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
         finally:
-            if stem_job is not None:
-                stem_job.join()  # a failed job leaves no encoder writing into its directory
+            background.shutdown(wait=True)  # a failed job leaves no encoder writing into its directory
 
     def _stems(
         self, mix: np.ndarray, drums: np.ndarray, work_dir: Path, clock: StageClock
