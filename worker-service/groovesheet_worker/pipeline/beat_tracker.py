@@ -80,8 +80,6 @@ def _cumulative_score(
     penalty = tightness * (np.log(gaps) - np.log(frames_per_beat)) ** 2
     cumulative = np.empty(n)
     backlink = np.full(n, -1, dtype=np.int64)
-    threshold = 0.01 * score.max()
-    started = False
     step = max(nearest, 1)
     for start in range(0, n, step):
         frames = np.arange(start, min(start + step, n))
@@ -90,15 +88,11 @@ def _cumulative_score(
         candidates = np.where(valid, cumulative[np.maximum(previous, 0)] - penalty[None, :], -np.inf)
         best = np.argmax(candidates, axis=1)
         has = valid.any(axis=1)
-        best_score = candidates[np.arange(len(frames)), best]
-        cumulative[frames] = score[frames] + np.where(has, best_score, 0.0)
-        links = np.where(has, frames - gaps[best], -1)
-        for k, frame in enumerate(frames):
-            # Nothing leads into the first frame whose score is not negligible.
-            if not started and score[frame] < threshold:
-                continue
-            started = True
-            backlink[frame] = links[k]
+        cumulative[frames] = score[frames] + np.where(has, candidates[np.arange(len(frames)), best], 0.0)
+        backlink[frames] = np.where(has, frames - gaps[best], -1)
+    # Nothing leads into the frames before the first whose score is not negligible.
+    strong = np.flatnonzero(score >= 0.01 * score.max())
+    backlink[: strong[0] if len(strong) else n] = -1
     return backlink, cumulative
 
 
