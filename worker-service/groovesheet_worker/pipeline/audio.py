@@ -97,8 +97,7 @@ def load_song(path: Path, max_seconds: float) -> Song:
     if not np.all(np.isfinite(audio)):
         raise _undecodable(path, "it contains invalid samples")
     if rate != SAMPLE_RATE:
-        audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq", axis=-1)
-        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        audio = to_sample_rate(audio, rate)
     if float(np.max(np.abs(audio))) < SILENCE_PEAK:
         raise TranscriptionError(
             f"'{path.name}' is silent (nothing louder than -80 dB). Check that the right file was "
@@ -107,3 +106,9 @@ def load_song(path: Path, max_seconds: float) -> Song:
             retryable=False,
         )
     return Song(stereo=audio)
+
+
+def to_sample_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` (samples on the last axis) at ``rate`` resampled to SAMPLE_RATE (soxr, high quality)."""
+    resampled = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq", axis=-1)
+    return np.ascontiguousarray(resampled, dtype=np.float32)

@@ -25,6 +25,7 @@ from groovesheet_worker.hitnet.spectrogram import (
     spectral_flux,
 )
 from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.audio import to_sample_rate
 from groovesheet_worker.pipeline.types import Hit
 
 KICK, SNARE, TIME, PEDAL, CRASH, TOM = "kick", "snare", "time", "pedal", "crash", "tom"
@@ -198,9 +199,7 @@ def _spectrogram_of(audio: np.ndarray, sr: int) -> np.ndarray | None:
     if sr <= 0 or not np.any(np.abs(audio) > C.SILENCE_LEVEL):
         return None
     if sr != SAMPLE_RATE:
-        import librosa
-
-        audio = librosa.resample(audio, orig_sr=sr, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+        audio = to_sample_rate(audio, sr)
     return drum_track_spectrogram(audio)
 
 
