@@ -90,7 +90,8 @@ def load_sets(data: Path, tuning: int = TUNING_PIECES, training: bool = True) ->
     train_files, tuning_files = files[: len(files) - n_tuning], files[len(files) - n_tuning :]
     if not train_files:
         raise SystemExit(f"no training pieces in {data}: run `make train-data` first")
-    train_pieces = separated = []
+    train_pieces: list[Piece] = []
+    separated: list[Piece] = []
     if training:
         train_pieces = [Piece(p) for p in train_files]
         train_pieces += load_pieces(data / "real_kit") + load_pieces(data / "produced")
