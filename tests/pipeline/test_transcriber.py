@@ -253,3 +253,21 @@ def test_the_stems_encode_beside_the_hits_and_a_failed_job_waits_for_them(
         transcriber(song_file(tmp_path), JobOptions(), tmp_path / "work", Progress())
     assert finished.is_set()
     assert not [t for t in threading.enumerate() if t.name.startswith("stems")]
+
+
+def test_freed_memory_goes_back_to_the_system_after_every_job(
+    transcriber, tmp_path: Path, monkeypatch
+) -> None:
+    import groovesheet_worker.pipeline.memory as memory
+
+    releases: list[int] = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: releases.append(1))
+    transcriber(song_file(tmp_path), JobOptions(drums_only=True), tmp_path / "ok", Progress())
+    assert releases == [1]
+
+    monkeypatch.setattr(
+        transcriber.hit_finder, "classify", lambda prepared: (_ for _ in ()).throw(RuntimeError("broken"))
+    )
+    with pytest.raises(RuntimeError):
+        transcriber(song_file(tmp_path), JobOptions(drums_only=True), tmp_path / "failed", Progress())
+    assert releases == [1, 1]

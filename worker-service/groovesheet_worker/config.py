@@ -32,6 +32,10 @@ class WorkerSettings(CommonSettings):
     separation_backend: Literal["torch", "bf16"] = "bf16"
     separation_fast_overlap: float = Field(default=0.1, ge=0.0, lt=1.0)
     omp_num_threads: int | None = Field(default=None, ge=1)
+    # During a job, freed memory stays in the process for reuse instead of going back to the kernel
+    # and being faulted in again for the next large buffer (pipeline/memory.py); it is returned after
+    # each job. false keeps glibc's defaults.
+    reuse_freed_memory: bool = True
 
     max_duration_seconds: float = Field(default=900, gt=0)
 

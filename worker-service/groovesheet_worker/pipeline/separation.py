@@ -1,6 +1,7 @@
 """Separate the drums from a mix with Demucs: the model is loaded once, only the drums stem is kept.
 
-Two backends run the same htdemucs weights through the same segmenting code (demucs.apply):
+Two backends run the same htdemucs weights through the same segmenting code (``demucs_segments``,
+apply_model's arithmetic keeping only the drums, so a whole song is one pass):
 
 * ``torch``: float32, the reference (what plain ``demucs`` computes); overlap ``DEMUCS_OVERLAP``.
 * ``bf16``: the model under torch's CPU bfloat16 autocast (convolutions, the transformer's matrix
@@ -13,21 +14,18 @@ Two backends run the same htdemucs weights through the same segmenting code (dem
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import math
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
-from demucs.apply import BagOfModels, apply_model
 from demucs.pretrained import get_model
 
 from groovesheet_shared.errors import TranscriptionError
+from groovesheet_worker.pipeline.demucs_segments import segment_passes, separate_source
 
 if TYPE_CHECKING:
     from groovesheet_worker.config import WorkerSettings
@@ -43,11 +41,6 @@ SeparationProgress = Callable[[float], None]
 # Demucs' tiny random test model: real separation code, no weights, no model repository.
 UNITTEST_MODEL = "demucs_unittest"
 DRUMS = "drums"
-# Long songs are separated in windows of this length, cross-faded over WINDOW_OVERLAP_SECONDS:
-# apply_model holds all four stems of its whole input (4 x 2 x samples float32, plus a copy per
-# shift), which for a 10-minute song alone is 1.7 GB; per window it stays near 0.2 GB.
-WINDOW_SECONDS = 60.0
-WINDOW_OVERLAP_SECONDS = 2.0
 
 
 def _failed(message: str, *, retryable: bool) -> TranscriptionError:
@@ -119,6 +112,7 @@ class DrumSeparator:
         if DRUMS not in model.sources:
             raise _failed(f"Demucs model '{model_name}' has no drums stem.", retryable=False)
         model.eval()
+        model.to(device)
         self.model = model
         self.model_name = model_name
         self.device = device
@@ -128,9 +122,6 @@ class DrumSeparator:
         self.sample_rate: int = int(model.samplerate)
         self.audio_channels: int = int(model.audio_channels)
         self._drums_index = list(model.sources).index(DRUMS)
-        # A pool of one thread runs segments one after another, exactly like no pool, but costs
-        # ~0.5 GB more peak RSS (measured, 30 s of htdemucs): only use a pool for real parallelism.
-        self._pool_workers = num_workers if num_workers > 1 and device == "cpu" else 0
         self.backend: SeparationBackend = backend
         # bfloat16 only where the hardware has it: emulated (avx512 without bf16) it is not expected to
         # beat float32 (not measured: this machine has it).
@@ -150,18 +141,6 @@ class DrumSeparator:
             return contextlib.nullcontext()
         return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
 
-    def _segment_count(self, samples: int) -> int:
-        """How many segment passes apply_model will run, to turn 'segment finished' into a fraction."""
-        models = self.model.models if isinstance(self.model, BagOfModels) else [self.model]
-        total = 0
-        for model in models:
-            segment = float(model.segment)
-            stride = max(1, int((1 - self.overlap) * int(self.sample_rate * segment)))
-            # A shifted pass separates up to half a second more than the song.
-            length = samples + (int(0.5 * self.sample_rate) if self.shifts else 0)
-            total += max(1, self.shifts) * math.ceil(length / stride)
-        return total
-
     def separate_drums(self, stereo: np.ndarray, progress: SeparationProgress | None = None) -> np.ndarray:
         """Return the drums stem of ``stereo`` ((channels, samples) at the model rate) as (2, samples)."""
         if stereo.ndim != 2 or stereo.shape[1] == 0:
@@ -175,42 +154,31 @@ class DrumSeparator:
         std = std if std > 1e-8 else 1.0
         mix = (mix - mean) / std
 
-        windows = _windows(
-            mix.shape[1],
-            int(WINDOW_SECONDS * self.sample_rate),
-            int(WINDOW_OVERLAP_SECONDS * self.sample_rate),
+        total = segment_passes(
+            self.model, self._drums_index, mix.shape[1], overlap=self.overlap, shifts=self.shifts
         )
-        total = sum(self._segment_count(end - start) for start, end in windows)
         done = 0
-        lock = threading.Lock()
 
-        def on_segment(info: dict) -> None:
+        def on_segment() -> None:
             nonlocal done
-            if info.get("state") != "end" or progress is None:
-                return
-            with lock:
-                done += 1
-                fraction = min(done / total, 0.99)
-            progress(fraction)
+            done += 1
+            if progress is not None:
+                progress(min(done / total, 0.99))
 
-        drums = np.zeros((mix.shape[0], mix.shape[1]), dtype=np.float32)
         try:
-            for start, end in windows:
-                with torch.inference_mode(), self._precision():
-                    sources = apply_model(
-                        self.model,
-                        mix[None, :, start:end],
-                        shifts=self.shifts,
-                        split=True,
-                        overlap=self.overlap,
-                        device=self.device,
-                        num_workers=self._pool_workers,
-                        progress=False,
-                        callback=on_segment,
-                    )
-                part = sources[0, self._drums_index].float().cpu().numpy()
-                del sources
-                drums[:, start:end] += part * _crossfade(start, end, windows)
+            with torch.inference_mode():
+                drums_tensor = separate_source(
+                    self.model,
+                    mix,
+                    source=self._drums_index,
+                    overlap=self.overlap,
+                    shifts=self.shifts,
+                    on_segment=on_segment,
+                    device=self.device,
+                    workers=self.num_workers,
+                    precision=self._precision,
+                )
+            drums = drums_tensor.float().numpy()
             drums *= std
             drums += mean
         except (MemoryError, torch.OutOfMemoryError) as exc:
@@ -222,7 +190,6 @@ class DrumSeparator:
             raise
         except Exception as exc:
             raise _failed(f"Drum separation failed: {exc}", retryable=True) from exc
-        _release_freed_memory()
         if not np.all(np.isfinite(drums)):
             raise _failed("Drum separation produced invalid audio for this song.", retryable=False)
         if progress is not None:
@@ -230,35 +197,3 @@ class DrumSeparator:
         if drums.shape[0] == 1:
             drums = np.repeat(drums, 2, axis=0)
         return drums
-
-
-def _windows(samples: int, window: int, overlap: int) -> list[tuple[int, int]]:
-    """(start, end) of windows covering ``samples``, each overlapping the next by ``overlap``."""
-    if samples <= window:
-        return [(0, samples)]
-    step = window - overlap
-    starts = list(range(0, samples - overlap, step))
-    return [(start, min(start + window, samples)) for start in starts]
-
-
-def _crossfade(start: int, end: int, windows: list[tuple[int, int]]) -> np.ndarray:
-    """Weights for one window: linear ramps where it overlaps its neighbours, summing to 1 there."""
-    weight = np.ones(end - start, dtype=np.float32)
-    for other_start, other_end in windows:
-        if other_end <= start or other_start >= end or (other_start, other_end) == (start, end):
-            continue
-        lo, hi = max(start, other_start), min(end, other_end)
-        ramp = np.linspace(0.0, 1.0, hi - lo + 2, dtype=np.float32)[1:-1]
-        # Fade in where the previous window ends, fade out where the next one begins.
-        weight[lo - start : hi - start] *= ramp if other_start < start else ramp[::-1]
-    return weight
-
-
-def _release_freed_memory() -> None:
-    """Hand the separation's freed buffers back to the OS (glibc keeps them otherwise).
-
-    Measured: RSS after separating 37 s drops from 897 to 460 MB, so the later stages of a long
-    song do not stack their peak on top of Demucs' leftovers.
-    """
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -22,7 +22,7 @@ from groovesheet_shared.jobs import OUTPUT_FILES, JobOptions, JobResult, Stems
 
 from ..config import WorkerSettings
 from ..transcription import CHECKPOINTS, PipelineOutput, ProgressCallback
-from . import beat_grid, events, midi, musicxml, notation_check, quantize
+from . import beat_grid, events, memory, midi, musicxml, notation_check, quantize
 from .audio import load_song
 from .constants import SAMPLE_RATE
 from .hit_finding import HitFinding, load_hit_finder
@@ -61,6 +61,8 @@ class Transcriber:
 
     def __init__(self, settings: WorkerSettings, hit_finder: HitFinding | None = None) -> None:
         self.settings = settings
+        if settings.reuse_freed_memory:
+            memory.reuse_freed_memory()
         self.separator = DrumSeparator.from_settings(settings)
         self.hit_finder = hit_finder or load_hit_finder(settings)
         self.stem_encoder = StemEncoder(settings.ffmpeg_bin, timeout_seconds=settings.stems_timeout_seconds)
@@ -167,6 +169,7 @@ class Transcriber:
             return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
         finally:
             background.shutdown(wait=True)  # a failed job leaves no encoder writing into its directory
+            memory.release_freed_memory()
 
     def _stems(
         self, mix: np.ndarray, drums: np.ndarray, work_dir: Path, clock: StageClock
