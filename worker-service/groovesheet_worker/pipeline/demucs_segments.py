@@ -75,7 +75,8 @@ def separate_source(
     """
     runner = _SegmentRunner(source, on_segment, device, workers, precision)
     try:
-        estimate = torch.zeros_like(mix)
+        # In place throughout: for a 10-minute song each stereo buffer is 0.2 GB.
+        estimate: torch.Tensor | None = None
         total_weight = 0.0
         for sub, weight in sub_models(model, source):
             if weight == 0.0:
@@ -84,9 +85,12 @@ def separate_source(
                 for _ in range(shifts):
                     random.randint(0, _max_shift(sub))
                 continue
-            estimate += weight * _separate_shifted(sub, mix, overlap, shifts, runner)
+            part = _separate_shifted(sub, mix, overlap, shifts, runner).mul_(weight)
+            estimate = part if estimate is None else estimate.add_(part)
             total_weight += weight
-        return estimate / total_weight
+        if estimate is None:
+            raise ValueError(f"no model of the bag separates source {source}")
+        return estimate.div_(total_weight)
     finally:
         runner.close()
 
@@ -149,14 +153,17 @@ def _separate_shifted(
     samples = mix.shape[-1]
     if not shifts:
         return _separate_split(model, mix, 0, samples, overlap, runner)
+    # apply_model pads the song with max_shift zeros on each side and starts a random offset into
+    # that; reading segments at (offset - max_shift) from the song gives the same samples unpadded.
     max_shift = _max_shift(model)
-    padded = F.pad(mix, (max_shift, max_shift))
-    out = torch.zeros_like(mix)
+    out: torch.Tensor | None = None
     for _ in range(shifts):
         offset = random.randint(0, max_shift)
-        part = _separate_split(model, padded, offset, samples + max_shift - offset, overlap, runner)
-        out += part[..., max_shift - offset :]
-    return out / shifts
+        part = _separate_split(model, mix, offset - max_shift, samples + max_shift - offset, overlap, runner)
+        part = part[..., max_shift - offset :]
+        out = part if out is None else out.add_(part)
+    assert out is not None
+    return out.div_(shifts) if shifts > 1 else out
 
 
 def _separate_split(
@@ -169,7 +176,8 @@ def _separate_split(
 ) -> torch.Tensor:
     """apply_model's ``split`` branch on ``audio[..., start:start + length]``, keeping one source.
 
-    Each segment reads its context padding from ``audio`` around it (zeros beyond ``audio``), as
+    ``start`` may be negative and the span may reach past the end: samples outside ``audio`` are
+    zeros. Each segment reads its context padding from ``audio`` around it (zeros beyond it), as
     demucs' TensorChunk.padded does, and is weighted by a triangle peaking in its middle.
     """
     segment = _segment_length(model)
@@ -192,7 +200,7 @@ def _separate_split(
             separated = center_trim(separated, chunk).to(audio.dtype)
             out[:, offset : offset + chunk] += weight[:chunk] * separated
             sum_weight[offset : offset + chunk] += weight[:chunk]
-    return out / sum_weight
+    return out.div_(sum_weight)
 
 
 def _read_padded(audio: torch.Tensor, first: int, length: int) -> torch.Tensor:
