@@ -6,7 +6,8 @@ overlap)`` returns for one source (tests compare them sample for sample): the sa
 padding around each segment and the same triangular cross-fade weights. What differs is what it
 keeps: ``apply_model`` holds all four stems of its whole input (4 x 2 x samples float32 and a copy
 per shift, 1.7 GB for a 10-minute song), so the song used to be cut into 60 s windows, and every
-window paid for a partly empty last segment (29 segment passes for a 3-minute song instead of 26).
+window paid for a partly empty last segment (at overlap 0.1, 29 segment passes for a 3-minute song
+instead of 26).
 Here only the wanted source is accumulated, so the song is one piece and its memory is two
 song-length stereo buffers.
 """
