@@ -67,3 +67,17 @@ def test_articulations_further_apart_than_the_window_both_stay() -> None:
     act = np.zeros((40, 2), dtype=np.float32)
     act[10, 0], act[10 + SAME_DRUM_FRAMES, 1] = 0.9, 0.9
     assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5], groups)] == [0, 1]
+
+
+def test_the_hi_hat_is_one_drum_struck_open_closed_or_pedalled() -> None:
+    """A closed stroke heard also as a pedal 'chick' is one note on the sheet, not two."""
+    classes = ("hihat_closed", "hihat_open", "hihat_pedal", "snare")
+    groups = same_drum_groups(classes)
+    assert groups == [(0, 1, 2)]
+    act = np.zeros((60, 4), dtype=np.float32)
+    act[10, 0], act[11, 2] = 0.9, 0.5  # closed (0.9/0.3) surer than the pedal (0.5/0.25)
+    act[30, 2] = 0.6  # a pedal alone stays
+    act[40, 0], act[40, 3] = 0.8, 0.8  # a snare beside the hi-hat is another drum: both stay
+    thresholds = [0.3, 0.35, 0.25, 0.4]
+    picked = [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), thresholds, groups)]
+    assert picked == [(0.1, 0), (0.3, 2), (0.4, 0), (0.4, 3)]
