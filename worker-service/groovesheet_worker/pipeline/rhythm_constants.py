@@ -30,8 +30,8 @@ CONFIDENCE_CLIP = (0.01, 0.99)
 ROLE_CONFIDENCE_CALIBRATION: dict[str, tuple[float, float]] = {
     "kick": (1.85, 2.17),
     "snare": (2.31, 2.37),
-    "time": (1.88, 2.06),
-    "pedal": (1.50, 2.39),
+    "time": (1.87, 2.08),
+    "pedal": (1.48, 2.32),
     "crash": (1.58, 2.29),
     "tom": (2.09, 1.65),
 }
