@@ -271,3 +271,11 @@ def test_freed_memory_goes_back_to_the_system_after_every_job(
     with pytest.raises(RuntimeError):
         transcriber(song_file(tmp_path), JobOptions(drums_only=True), tmp_path / "failed", Progress())
     assert releases == [1, 1]
+
+    def broken_separation(*args, **kwargs):
+        raise RuntimeError("simulated separation failure")
+
+    monkeypatch.setattr(transcriber.separator.model, "forward", broken_separation)
+    with pytest.raises(TranscriptionError):
+        transcriber(song_file(tmp_path), JobOptions(), tmp_path / "separation_failed", Progress())
+    assert releases == [1, 1, 1]

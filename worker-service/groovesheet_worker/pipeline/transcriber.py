@@ -74,6 +74,19 @@ class Transcriber:
         work_dir: Path,
         progress: ProgressCallback,
     ) -> PipelineOutput:
+        try:
+            return self._transcribe(audio_path, options, work_dir, progress)
+        finally:
+            # Whichever stage ends the job, the memory it freed goes back to the system.
+            memory.release_freed_memory()
+
+    def _transcribe(
+        self,
+        audio_path: Path,
+        options: JobOptions,
+        work_dir: Path,
+        progress: ProgressCallback,
+    ) -> PipelineOutput:
         audio_path, work_dir = Path(audio_path), Path(work_dir)
         work_dir.mkdir(parents=True, exist_ok=True)
         clock = StageClock()
@@ -169,7 +182,6 @@ class Transcriber:
             return PipelineOutput(files=files, result=result, extra={"hit_model": self.settings.hit_model})
         finally:
             background.shutdown(wait=True)  # a failed job leaves no encoder writing into its directory
-            memory.release_freed_memory()
 
     def _stems(
         self, mix: np.ndarray, drums: np.ndarray, work_dir: Path, clock: StageClock
