@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from groovesheet_worker.hitnet.peaks import SAME_DRUM
+
 from .classes import CLASSES
 
 CREDITS = """\
@@ -41,6 +43,11 @@ HELDOUT_KEYS = (
     ("recall_ghost_snare", "ghost-snare recall (velocity < 50)"),
     ("F_open_hihat", "open hi-hat F"),
 )
+
+
+def _same_drum_text() -> str:
+    """The peak picker's same-drum groups as the card states them, e.g. 'snare/cross_stick, ...'."""
+    return ", ".join("/".join(group) for group in SAME_DRUM)
 
 
 def _what_was_trained(metrics: dict) -> str:
@@ -106,7 +113,7 @@ Part of the pieces are mixed with generated accompaniment and separated by the w
 The `produced` pieces are mixed part by part like a record (`training/production.py`): a plate, hall or
 gated reverb on the snare and toms, a compressed kick, brightened cymbals, the snare wires buzzing under
 kick and tom strokes (not labelled as snares), and kick-snare unisons or four on the floor added.
-Peaks of two articulations of one drum within 30 ms (snare/cross-stick, closed/open hi-hat, ride/bell)
+Peaks of two articulations of one drum within 30 ms ({_same_drum_text()})
 keep only the surer one (`hitnet/peaks.py`).
 
 ## Classes and thresholds
