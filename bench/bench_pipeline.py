@@ -362,12 +362,17 @@ def run_mdb_quality(backends: list[str], cache: Path, noise_floor: bool, seeds: 
 
     settings = WorkerSettings()
     finder = load_hit_finder(settings)
+
+    def row_label(backend: str, seed: int) -> str:
+        """A run's row label; with one seed a backend's own run is its bare name."""
+        return f"{backend}, shift seed {seed}" if seeds > 1 or seed else backend
+
     if seeds > 1:
-        variants = [(f"{b}, shift seed {seed}", b, seed) for b in backends for seed in range(seeds)]
+        variants = [(row_label(b, seed), b, seed) for b in backends for seed in range(seeds)]
     else:
-        variants = [(b, b, 0) for b in backends]
+        variants = [(row_label(b, 0), b, 0) for b in backends]
         if noise_floor and "torch" in backends:
-            variants.append(("torch, shift seed 1", "torch", 1))
+            variants.append((row_label("torch", 1), "torch", 1))
     scores: dict = {}
     stems: dict = {}
     for label, backend, seed in variants:
@@ -401,9 +406,6 @@ def run_mdb_quality(backends: list[str], cache: Path, noise_floor: bool, seeds: 
     print("|---|---|" + "---|" * (len(FIVE) + 3))
     report: dict = {}
 
-    def reference_label(seed: int) -> str:
-        return f"torch, shift seed {seed}" if seeds > 1 else "torch"
-
     for set_name in MDB_SETS:
         for label, _backend, seed in variants:
             res = scores[(label, set_name)]
@@ -411,7 +413,7 @@ def run_mdb_quality(backends: list[str], cache: Path, noise_floor: bool, seeds: 
                 f"{res['per_class'][c]['sum_F']:.3f}" if res["per_class"][c]["n_ref"] else "–" for c in FIVE
             )
             f5 = res["sum_5class"]["F"]
-            ref = reference_label(seed)
+            ref = row_label("torch", seed if seeds > 1 else 0)
             values = [
                 sdr(stems[(ref, s2, t)], stem)
                 for (name, s2, t), stem in stems.items()
