@@ -80,7 +80,7 @@ eval: setup models
 
 # Notation benchmark: pieces with a known score (GMD test split, generated meters, mixes through
 # Demucs) through the whole pipeline and from the true strokes; audio cached outside the repository.
-eval-notation: setup models
+eval-notation: setup models system-deps
 	nice -n 10 $(PY) bench/eval_notation.py --set test --out eval-out/notation
 
 # HitNet, Groovesheet's drum-hit model: build the training set (deterministic from TRAIN_SEED; nothing
