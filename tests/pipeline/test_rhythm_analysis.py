@@ -13,8 +13,10 @@ from groovesheet_worker.pipeline.rhythm_analysis import (
     SNARE,
     TIME,
     TOM,
+    Stroke,
     analyse,
     fractional_index,
+    keeping_time,
     role_belief,
     role_of,
 )
@@ -83,6 +85,37 @@ def test_the_backbeat_is_the_pedal_when_the_snares_are_ghosts() -> None:
     assert {s.role for s in analyse(np.zeros(0, np.float32), SR, hits + backbeat).backbeat_strokes()} == {
         SNARE
     }
+
+
+def test_a_pedal_hihat_that_keeps_time_is_not_the_backbeat() -> None:
+    """Sure pedal strokes every 8th (a foot keeping time, or closed hi-hats a finder heard as pedal
+    ones) outnumber the snares, yet the snares on 2 and 4 are the backbeat."""
+    hits = [Hit(t, "snare", 0.9, 100) for t in (0.5, 1.5, 2.5, 3.5)]
+    hits += [Hit(k / 4, "hihat_pedal", 0.95, 90) for k in range(16)]
+    analysis = analyse(np.zeros(0, dtype=np.float32), SR, hits)
+    assert {s.role for s in analysis.backbeat_strokes()} == {SNARE}
+    # The same strokes a backbeat apart, at the fastest tempo read (every other pulse at 240 bpm),
+    # are one; the snares, ghost notes, are not.
+    ghosts = [Hit(t, "snare", 0.9, 30) for t in (0.25, 0.75, 1.25, 1.75)]
+    pedal = [Hit(0.5 * k, "hihat_pedal", 0.95, 90) for k in range(8)]
+    assert {s.role for s in analyse(np.zeros(0, np.float32), SR, ghosts + pedal).backbeat_strokes()} == {
+        PEDAL
+    }
+
+
+@pytest.mark.parametrize(
+    ("times", "busy"),
+    [
+        ((0.0, 0.25, 0.5, 1.5), (True, True, True, False)),  # 8ths, then a lone stroke
+        ((0.0, 0.5, 1.0), (False, False, False)),  # every other pulse at 240 bpm: a backbeat
+        ((0.0, 0.01, 1.0), (False, False, False)),  # a flam is one note
+        ((0.0,), (False,)),
+        ((), ()),
+    ],
+)
+def test_keeping_time_is_a_neighbour_closer_than_any_backbeat(times: tuple, busy: tuple) -> None:
+    strokes = [Stroke(t, PEDAL, 1.0, 90) for t in times]
+    assert keeping_time(strokes).tolist() == list(busy)
 
 
 def test_tracking_envelope_joins_audio_and_hits() -> None:

@@ -92,9 +92,11 @@ class RhythmAnalysis:
     def backbeat_strokes(self) -> list[Stroke]:
         """The strokes that carry the backbeat: the main snares, or the pedal hi-hat when it plays more
         often than they do (a jazz ride pattern, whose snare only comps and fills). Counted by belief,
-        so a finder's unsure pedal hi-hats (often a hi-hat misheard) do not outvote the snare."""
+        so a finder's unsure pedal hi-hats (often a hi-hat misheard) do not outvote the snare. Pedal
+        strokes that keep time (``keeping_time``) are no backbeat."""
         snares = self.of_role(SNARE, main_only=True)
         pedals = self.of_role(PEDAL)
+        pedals = [s for s, busy in zip(pedals, keeping_time(pedals), strict=True) if not busy]
         return pedals if sum(s.belief for s in pedals) > sum(s.belief for s in snares) else snares
 
     @property
@@ -152,6 +154,23 @@ def analyse(
         onset_envelope=_onset_envelope(spectrogram),
         strokes=strokes,
     )
+
+
+def keeping_time(strokes: Sequence[Stroke]) -> np.ndarray:
+    """For each of ``strokes`` (one instrument, sorted by time): is it played faster than a backbeat?
+
+    A stroke within PEDAL_TIME_GAP_SECONDS of its neighbour (strokes closer than SAME_NOTE_SECONDS
+    being one note) plays at least every pulse: a foot keeping 8ths or quarters on the pedal hi-hat,
+    or a closed hi-hat the finder heard as a pedal one. Either way it marks the pulse, not the
+    backbeat, which lands on every other pulse at most.
+    """
+    times = np.array([s.time for s in strokes], dtype=float)
+    if len(times) < 2:
+        return np.zeros(len(times), dtype=bool)
+    gaps = np.diff(times)
+    gaps = np.where(gaps <= C.SAME_NOTE_SECONDS, np.inf, gaps)
+    nearest = np.minimum(np.concatenate([[np.inf], gaps]), np.concatenate([gaps, [np.inf]]))
+    return nearest <= C.PEDAL_TIME_GAP_SECONDS
 
 
 def _stroke(hit: Hit) -> Stroke:

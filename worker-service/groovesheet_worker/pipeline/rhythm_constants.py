@@ -41,6 +41,11 @@ GHOST_VELOCITY = 50
 # --- tempo (tempo.py) ---
 # Where the counted pulse is looked for.
 TEMPO_RANGE = (40.0, 240.0)
+# A pedal hi-hat stroke this close to the next or previous one plays faster than any backbeat can
+# (every other pulse at TEMPO_RANGE's top, less 20 % for timing): it keeps time and is never read as
+# the backbeat (rhythm_analysis.keeping_time). Finders also hear some kits' closed hi-hats as pedal
+# ones; either way such strokes mark the pulse.
+PEDAL_TIME_GAP_SECONDS = 0.8 * 2 * 60.0 / TEMPO_RANGE[1]
 # Tempo used when the audio gives nothing to track (silence, a handful of hits).
 FALLBACK_BPM = 120.0
 # Candidate tempos: local maxima of the envelope's autocorrelation, at most this many, and any two
