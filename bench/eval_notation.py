@@ -52,6 +52,8 @@ for sub in ("shared", "worker-service", "."):
 
 from bench.notation_score import (  # noqa: E402
     bar_one_right,
+    confusions,
+    hit_counts,
     hit_f,
     notation_f,
     read_sheet,
@@ -367,6 +369,11 @@ def score_sheet(bench: BenchPiece, sheet_path: Path, events_path: Path) -> dict:
         "hits_matched": matched,
         "hits_found": found,
         "hits_true": true,
+        "hits_by_instrument": hit_counts(events_path, bench.piece.performance.strokes),
+        "confusions": {
+            f"{heard} > {written}": n
+            for (heard, written), n in confusions(events_path, bench.piece.performance.strokes).items()
+        },
         "tempo_marks": sheet.tempo_marks,
     }
 
@@ -425,6 +432,42 @@ def style_table(rows: list[dict], pieces: list[BenchPiece]) -> str:
         lines.append(
             f"| {style} | {s['pieces']} | {s['tempo']:.0%} | {s['time_signature']:.0%} | {s['bar_one']:.0%} | "
             f"{s['notation_f']:.3f} | {s['hit_f']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def kit_family(kit: str) -> str:
+    """``synth-9000001`` -> ``synth``, ``musescore-room`` -> ``musescore``."""
+    return kit.split("-")[0]
+
+
+def hearing_table(rows: list[dict], top: int = 6) -> str:
+    """Hit F per instrument for each kit family, and the commonest confusions: what was played and
+    what the sheet says there instead (``nothing``: missed, or written where nothing was played)."""
+    families = sorted({kit_family(r["kit"]) for r in rows})
+    totals: dict[str, dict[str, list[int]]] = {f: {} for f in families}
+    confused: dict[str, dict[str, int]] = {f: {} for f in families}
+    for row in rows:
+        family = kit_family(row["kit"])
+        for name, counts in row.get("hits_by_instrument", {}).items():
+            mine = totals[family].setdefault(name, [0, 0, 0])
+            for k in range(3):
+                mine[k] += counts[k]
+        for pair, n in row.get("confusions", {}).items():
+            confused[family][pair] = confused[family].get(pair, 0) + n
+    names = sorted({name for f in families for name in totals[f]})
+    lines = ["| instrument | " + " | ".join(f"{f}: F (true strokes)" for f in families) + " |"]
+    lines.append("|---|" + "---|" * len(families))
+    for name in names:
+        cells = []
+        for f in families:
+            matched, found, true = totals[f].get(name, [0, 0, 0])
+            cells.append(f"{2 * matched / (found + true):.2f} ({true})" if found + true else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for f in families:
+        common = sorted(confused[f].items(), key=lambda kv: -kv[1])[:top]
+        lines.append(
+            f"\n{f}, commonest confusions (played > written): " + ", ".join(f"{p} {n}" for p, n in common)
         )
     return "\n".join(lines)
 
@@ -499,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
     for (run, hints), rows in results.items():
         if hints == "none":
             print(f"\n{run}, no hints, by style:\n{style_table(rows, pieces)}")
+    if ("pipeline", "none") in results:
+        print(
+            f"\nhearing by kit family (pipeline, no hints):\n{hearing_table(results[('pipeline', 'none')])}"
+        )
     report = args.out / f"{args.set}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(

@@ -246,17 +246,62 @@ def bar_one_right(bar_one_time: float | None, score: Score) -> bool:
 
 def hit_f(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]) -> tuple[int, int, int]:
     """(matched, found, true) onsets per instrument at +-HIT_WINDOW_SECONDS, summed over instruments."""
+    counts = hit_counts(events_json, strokes)
+    return tuple(sum(c[k] for c in counts.values()) for k in range(3))  # type: ignore[return-value]
+
+
+def hit_counts(
+    events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]
+) -> dict[str, tuple[int, int, int]]:
+    """Per instrument: (matched, found, true) onsets at +-HIT_WINDOW_SECONDS."""
     events = json.loads(Path(events_json).read_text())["events"]
-    matched = 0
-    for name in {e["instrument"] for e in events} | {s.cls for s in strokes}:
+    counts = {}
+    for name in sorted({e["instrument"] for e in events} | {s.cls for s in strokes}):
         found = sorted(e["time"] for e in events if e["instrument"] == name)
         true = sorted(s.time for s in strokes if s.cls == name)
-        matched += _matched_onsets(found, true)
-    return matched, len(events), len(strokes)
+        counts[name] = (len(_matched_pairs(found, true)), len(found), len(true))
+    return counts
 
 
-def _matched_onsets(found: list[float], true: list[float]) -> int:
-    """One-to-one matching of sorted onsets within the window, closest pairs first."""
+def confusions(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]) -> Counter:
+    """(true instrument, written instrument) -> count: true strokes the sheet missed where it wrote
+    another instrument within +-HIT_WINDOW_SECONDS that matches no true stroke of its own.
+
+    A missed true stroke with nothing written there counts as (instrument, "nothing"); a written
+    hit with no true stroke near it as ("nothing", instrument).
+    """
+    events = json.loads(Path(events_json).read_text())["events"]
+    names = sorted({e["instrument"] for e in events} | {s.cls for s in strokes})
+    missed: list[tuple[float, str]] = []
+    extra: list[tuple[float, str]] = []
+    for name in names:
+        found = sorted(e["time"] for e in events if e["instrument"] == name)
+        true = sorted(s.time for s in strokes if s.cls == name)
+        pairs = _matched_pairs(found, true)
+        extra += [(t, name) for i, t in enumerate(found) if i not in {i for i, _ in pairs}]
+        missed += [(t, name) for j, t in enumerate(true) if j not in {j for _, j in pairs}]
+    out: Counter = Counter()
+    taken: set[int] = set()
+    for t, name in sorted(missed):
+        near = [
+            (abs(t - u), k)
+            for k, (u, _) in enumerate(extra)
+            if k not in taken and abs(t - u) <= HIT_WINDOW_SECONDS
+        ]
+        if near:
+            k = min(near)[1]
+            taken.add(k)
+            out[(name, extra[k][1])] += 1
+        else:
+            out[(name, "nothing")] += 1
+    for k, (_, name) in enumerate(extra):
+        if k not in taken:
+            out[("nothing", name)] += 1
+    return out
+
+
+def _matched_pairs(found: list[float], true: list[float]) -> set[tuple[int, int]]:
+    """One-to-one matching of sorted onsets within the window, closest pairs first: (found, true) indices."""
     pairs = []
     for i, f in enumerate(found):
         j = int(np.searchsorted(true, f - HIT_WINDOW_SECONDS))
@@ -265,8 +310,10 @@ def _matched_onsets(found: list[float], true: list[float]) -> int:
             j += 1
     used_found: set[int] = set()
     used_true: set[int] = set()
+    matched: set[tuple[int, int]] = set()
     for _, i, j in sorted(pairs):
         if i not in used_found and j not in used_true:
             used_found.add(i)
             used_true.add(j)
-    return len(used_found)
+            matched.add((i, j))
+    return matched

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 
 from bench.notation_score import (
     bar_one_right,
+    confusions,
+    hit_counts,
     hit_f,
     notation_f,
     read_sheet,
@@ -106,4 +109,28 @@ def test_hit_f_matches_each_instrument_within_fifty_ms(tmp_path: Path) -> None:
         '{"events": [{"time": 1.03, "instrument": "kick"}, {"time": 1.5, "instrument": "kick"},'
         ' {"time": 2.07, "instrument": "kick"}]}'
     )
+    assert hit_f(path, strokes) == (1, 3, 3)
+
+
+def test_confusions_say_what_the_sheet_wrote_where_a_stroke_was_missed(tmp_path: Path) -> None:
+    strokes = [
+        Stroke(1.0, "hihat_closed", 90),  # written as a pedal hi-hat
+        Stroke(1.5, "snare", 100),  # found
+        Stroke(2.0, "kick", 100),  # missed, nothing there
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(
+        '{"events": [{"time": 1.01, "instrument": "hihat_pedal"}, {"time": 1.51, "instrument": "snare"},'
+        ' {"time": 3.0, "instrument": "crash"}]}'
+    )
+    assert confusions(path, strokes) == Counter(
+        {("hihat_closed", "hihat_pedal"): 1, ("kick", "nothing"): 1, ("nothing", "crash"): 1}
+    )
+    assert hit_counts(path, strokes) == {
+        "crash": (0, 1, 0),
+        "hihat_closed": (0, 0, 1),
+        "hihat_pedal": (0, 1, 0),
+        "kick": (0, 0, 1),
+        "snare": (1, 1, 1),
+    }
     assert hit_f(path, strokes) == (1, 3, 3)
