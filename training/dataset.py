@@ -15,6 +15,9 @@ SYNTH_TRAIN_SEEDS) for ``train``; MuldjordKit, the one real recorded kit, for ``
 ``heldout_synth`` plays GMD's validation split on synthesised kits from seeds no training piece uses;
 ``validation`` plays it on MuldjordKit (held out for the recipe without ``real_kit`` pieces), with
 synthesised kits from a disjoint seed range filling classes it lacks (cross-stick, pedal hi-hat).
+``varied`` pieces take their closed hi-hat and cross-stick from synthesised kits with a wider range
+of those sounds (tight or loose, dark or bright, tip or shoulder; ``synth_kit(varied_timbres=True)``);
+only a member trained with ``training.train --splits ... varied`` hears them.
 """
 
 from __future__ import annotations
@@ -39,7 +42,15 @@ from .production import add_unisons, produce
 from .render import render
 from .sources import fluid_kits, muldjord_kit, soundfont_kit
 
-SPLIT_IDS = {"train": 0, "validation": 1, "separated": 2, "real_kit": 3, "heldout_synth": 4, "produced": 5}
+SPLIT_IDS = {
+    "train": 0,
+    "validation": 1,
+    "separated": 2,
+    "real_kit": 3,
+    "heldout_synth": 4,
+    "produced": 5,
+    "varied": 6,
+}
 SYNTH_TRAIN_SEEDS = 48
 SYNTH_VALIDATION_SEED0 = 100_000
 EXCERPT_SECONDS = (8.0, 20.0)
@@ -63,10 +74,10 @@ def _fluid(cache: Path) -> tuple[Kit, ...]:
 
 
 @lru_cache(maxsize=64)
-def _synth(seed: int) -> Kit:
+def _synth(seed: int, varied_timbres: bool = False) -> Kit:
     from .synth_kit import synth_kit
 
-    return synth_kit(seed)
+    return synth_kit(seed, varied_timbres)
 
 
 @lru_cache(maxsize=1)
@@ -98,6 +109,18 @@ def _real_kit_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]
     other = _training_kits(cfg, rng)
     whole = rng.random() < 0.5
     return {cls: real if real.has(cls) and (whole or rng.random() < 0.5) else other[cls] for cls in CLASSES}
+
+
+def _varied_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]:
+    """Training kits whose closed hi-hat and cross-stick come from a synthesised kit with varied
+    timbres (``synth_kit(varied_timbres=True)``), half the time with that kit's open and pedal
+    hi-hat too, so the model hears one pair of cymbals struck closed, open and with the foot."""
+    kits = _training_kits(cfg, rng)
+    varied = _synth(int(rng.integers(cfg.synth_seeds)), True)
+    classes = ["hihat_closed", "cross_stick"]
+    if rng.random() < 0.5:
+        classes += ["hihat_open", "hihat_pedal"]
+    return kits | dict.fromkeys(classes, varied)
 
 
 def _validation_kits(cfg: BuildConfig, rng: np.random.Generator) -> dict[str, Kit]:
@@ -137,6 +160,8 @@ def performance_for(
     perf = vary(_pick_excerpt(_entries("train"), rng, EXCERPT_SECONDS), rng)
     if split == "real_kit" or (split == "produced" and rng.random() < 0.3):
         return perf, _real_kit_kits(cfg, rng), rng
+    if split == "varied":
+        return perf, _varied_kits(cfg, rng), rng
     return perf, _training_kits(cfg, rng), rng
 
 
@@ -229,6 +254,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real-kit", type=int, default=0, help="training pieces played on MuldjordKit")
     p.add_argument("--produced", type=int, default=0, help="training pieces mixed part by part")
     p.add_argument("--heldout-synth", type=int, default=0, help="validation pieces on never-used synth kits")
+    p.add_argument(
+        "--varied",
+        type=int,
+        default=0,
+        help="training pieces whose closed hi-hats and cross-sticks vary more",
+    )
     p.add_argument("--demucs-dir", type=Path, default=Path("models/demucs/htdemucs"))
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--kits", default="fluid,synth", help="training kit sources: fluid, synth or both")
@@ -240,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     build(cfg, "real_kit", args.real_kit, args.workers)
     build(cfg, "produced", args.produced, args.workers)
     build(cfg, "heldout_synth", args.heldout_synth, args.workers)
+    build(cfg, "varied", args.varied, args.workers)
     if args.separated:
         from .accompaniment import load_separator
         from .sources import FLUID_R3

@@ -4,7 +4,8 @@
         [--out worker-service/groovesheet_worker/hitnet/weights]
 
 Each member is a ``hitnet.pt`` written by ``training.train`` (``make train`` trains them side by side,
-one per core, with their own seed and loss weighting). The ensemble averages their onset
+one per core, with their own seed and loss weighting), or an ensemble written here: its members join
+the new one, so a network trained later is added to the shipped ones without training those again. The ensemble averages their onset
 probabilities and velocities (``hitnet.network.HitNetEnsemble``): members trained apart make different
 mistakes, so the average is surer than any of them on kits and rooms none of them heard. Its per-class
 thresholds are chosen again on the same tuning pieces, it is scored like one model, and written as one
@@ -30,17 +31,33 @@ from .train import TUNING_PIECES, Sets, load_sets, tune_and_score
 MEMBER_KEYS = ("seed", "steps", "batch", "coincident_boost", "train_minutes", "train_pieces", "sha256")
 
 
-def load_member(path: Path) -> tuple[HitNet, dict]:
-    """One trained HitNet and the metrics its training run wrote beside it ({} when there are none)."""
+def load_members(path: Path) -> list[tuple[HitNet, dict]]:
+    """The trained HitNets in ``path`` and what their training runs wrote about them.
+
+    A ``hitnet.pt`` of ``training.train`` is one member, with the ``metrics.json`` beside it ({} when
+    there is none); an ensemble this module wrote (the shipped weights) gives back each of its members
+    with the card's notes on them, so a newly trained network can join the ones already shipped.
+    """
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if tuple(saved["classes"]) != CLASSES:
         raise SystemExit(f"{path} hears {saved['classes']}, not the training classes")
     network = load_network(saved)
-    if not isinstance(network, HitNet):
-        raise SystemExit(f"{path} is an ensemble already; give the members it was made of")
+    if isinstance(network, HitNetEnsemble):
+        notes = json.loads(saved.get("info") or "{}").get("members", [])
+        notes = notes if len(notes) == len(network.members) else [{} for _ in network.members]
+        return [
+            (member, _as_member_metrics(note)) for member, note in zip(network.members, notes, strict=True)
+        ]
     metrics_path = path.with_name("metrics.json")
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    return network, metrics
+    return [(network, metrics)]
+
+
+def _as_member_metrics(note: dict) -> dict:
+    """An ensemble's note on a member in the shape of the member's own metrics.json."""
+    metrics = {k: note.get(k) for k in MEMBER_KEYS}
+    heldout = note.get("validation_heldout_kit_sum_F5")
+    return metrics | ({"validation_heldout_kit": {"sum_F5": heldout}} if heldout is not None else {})
 
 
 def save_ensemble(ensemble: HitNetEnsemble, thresholds: list[float], path: Path, info: dict) -> str:
@@ -62,7 +79,7 @@ def save_ensemble(ensemble: HitNetEnsemble, thresholds: list[float], path: Path,
 
 
 def build(member_paths: list[Path], sets: Sets, out: Path) -> dict:
-    loaded = [load_member(p) for p in member_paths]
+    loaded = [member for path in member_paths for member in load_members(path)]
     ensemble = HitNetEnsemble([network for network, _ in loaded]).eval()
     thresholds, metrics = tune_and_score(ensemble, sets)
     members = [{k: m.get(k) for k in MEMBER_KEYS} | {
@@ -81,7 +98,13 @@ def build(member_paths: list[Path], sets: Sets, out: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--members", type=Path, nargs="+", required=True, help="hitnet.pt files of training.train")
+    p.add_argument(
+        "--members",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="hitnet.pt files of training.train, or of an ensemble to add to",
+    )
     p.add_argument("--data", type=Path, default=Path("training-data"))
     p.add_argument("--out", type=Path, default=Path("worker-service/groovesheet_worker/hitnet/weights"))
     p.add_argument(

@@ -491,6 +491,63 @@ def _hihat_pedal(k: _Shared, rng: np.random.Generator) -> Voice:
     return voice
 
 
+def _hihat_closed_varied(k: _Shared, rng: np.random.Generator) -> Voice:
+    """A closed hi-hat from the whole range real ones span (``synth_kit(varied_timbres=True)``).
+
+    Tight or loose (T60 35-250 ms), bright or dark (a top of 6-16 kHz), struck with the tip on the
+    top cymbal (a wooden tick) or with the shoulder on its edge (a chunky band of 0.6-3 kHz). The
+    closed stroke has no second meeting of the cymbals: that is the foot's (``_hihat_pedal``).
+    """
+    t60 = rng.uniform(0.035, 0.25)
+    top = rng.uniform(6000.0, 16000.0)
+    highpass = k.hat_highpass * rng.uniform(0.5, 1.0)
+    tick_level, tick_band = rng.uniform(0.0, 0.6), (rng.uniform(1500, 3000), rng.uniform(4000, 8000))
+    chunk_level, chunk_band = rng.uniform(0.0, 0.7), (rng.uniform(600, 1000), rng.uniform(2000, 3000))
+
+    def voice(rr: np.random.Generator, vs: np.ndarray) -> list[np.ndarray]:
+        d = t60 * rr.uniform(0.93, 1.07)
+        t = _time(_samples(d * 1.3))
+        env = _decay(t, d) * _onset(t, 0.0003)
+        chunk = _unit(_filter(rr.standard_normal(t.size), "bandpass", chunk_band))
+        tick = _burst(rr, t.size, 0.006, tick_band, 0.003)
+        x = (_hat_metal(k, rr, t.size, highpass) + chunk_level * chunk) * env + tick_level * tick
+        return _hat_layers(k, _filter(x, "lowpass", top), vs)
+
+    return voice
+
+
+def _cross_stick_varied(k: _Shared, rng: np.random.Generator) -> Voice:
+    """A cross-stick from a wider range than ``_cross_stick``: the stick's wood anywhere from 250 to
+    900 Hz, from a dry click to one with a ringing rim and drum (``synth_kit(varied_timbres=True)``)."""
+    base = rng.uniform(250, 900)
+    wood = base * np.array([1.0, rng.uniform(2.2, 3.5), rng.uniform(4.5, 7.0)])
+    amps = np.array([1.0, rng.uniform(0.2, 0.9), rng.uniform(0.1, 0.6)])
+    t60s = np.array([rng.uniform(0.03, 0.15), rng.uniform(0.02, 0.08), rng.uniform(0.01, 0.05)])
+    shell_level, shell_t60 = rng.uniform(0.05, 0.7), rng.uniform(0.06, 0.3)
+    rim_level, rim_hz, rim_t60 = rng.uniform(0.0, 0.5), rng.uniform(1500, 4000), rng.uniform(0.03, 0.15)
+    click_level = rng.uniform(0.1, 1.0)
+    top = rng.uniform(7000, 14000)
+
+    def voice(rr: np.random.Generator, vs: np.ndarray) -> list[np.ndarray]:
+        t = _time(_samples(0.35))
+        freqs = np.append(wood * rr.uniform(0.98, 1.02, wood.size), [k.snare_f0, rim_hz])
+        decays = np.append(t60s, [shell_t60, rim_t60])
+        levels = np.append(amps, [shell_level, rim_level])
+        phases = rr.uniform(0, 2 * np.pi, freqs.size)
+        low = _modes(t.size, freqs[[0, 3]], levels[[0, 3]], decays[[0, 3]], phases[[0, 3]])
+        high = _modes(t.size, freqs[[1, 2, 4]], levels[[1, 2, 4]], decays[[1, 2, 4]], phases[[1, 2, 4]])
+        scale = 1 / max(float(np.abs(low + high).max()), 1e-12)
+        attack = _onset(t, 0.0002) * scale
+        click = _burst(rr, t.size, 0.012, (800, 7000), 0.004)
+        out = []
+        for v in vs:
+            x = (low + (0.3 + 0.7 * v) * high) * attack + click_level * v * click
+            out.append(_darken(x, v, top, 2.5) * v**k.gamma)
+        return out
+
+    return voice
+
+
 def _cymbal_partials(
     rng: np.random.Generator, count: int, centre: float, spread: float, t60: float, slope: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -643,19 +700,29 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
-def synth_kit(seed: int) -> Kit:
+# ``synth_kit(varied_timbres=True)``: these classes from the whole range real ones span.
+_VARIED_VOICES: dict[str, Callable[[_Shared, np.random.Generator], Voice]] = {
+    "hihat_closed": _hihat_closed_varied,
+    "cross_stick": _cross_stick_varied,
+}
+
+
+def synth_kit(seed: int, varied_timbres: bool = False) -> Kit:
     """A synthesised kit for every class in CLASSES: LAYER_VELOCITIES x ROUND_ROBINS one-shots each.
 
     Shots are added layer by layer (softest first), round-robins next to each other. Deterministic:
-    the same ``seed`` (a non-negative int) gives bit-identical audio.
+    the same ``seed`` (a non-negative int) gives bit-identical audio. ``varied_timbres`` plays the
+    closed hi-hat and the cross-stick from a wider range of sounds (``_VARIED_VOICES``); every other
+    class is the same as the seed's plain kit.
     """
     if seed < 0:
         raise ValueError(f"synth_kit seed must be >= 0, got {seed}")
     shared = _shared(np.random.default_rng([seed, 0]))
     vs = np.array(LAYER_VELOCITIES, dtype=float) / 127.0
+    voices = _VOICES | (_VARIED_VOICES if varied_timbres else {})
     shots: dict[str, list[list[np.ndarray]]] = {}  # shots[cls][round_robin][layer]
     for idx, cls in enumerate(CLASSES):
-        voice = _VOICES[cls](shared, np.random.default_rng([seed, 1, idx]))
+        voice = voices[cls](shared, np.random.default_rng([seed, 1, idx]))
         shots[cls] = []
         for rr in range(ROUND_ROBINS):
             rr_rng = np.random.default_rng([seed, 2, idx, rr])
@@ -676,7 +743,7 @@ def synth_kit(seed: int) -> Kit:
     )
     scale = 10 ** (PEAK_DBFS / 20) / peak
 
-    kit = Kit(name=f"synth-{seed}", licence=LICENCE)
+    kit = Kit(name=f"synth-{seed}" + ("-varied" if varied_timbres else ""), licence=LICENCE)
     for cls in CLASSES:
         for layer, velocity in enumerate(LAYER_VELOCITIES):
             for layers in shots[cls]:

@@ -83,8 +83,15 @@ class Sets:
     muldjord: list[Piece]  # GMD's validation split on MuldjordKit
 
 
-def load_sets(data: Path, tuning: int = TUNING_PIECES, training: bool = True) -> Sets:
-    """The pieces of ``data``; ``training=False`` loads only the ones thresholds and scores need."""
+# Training splits besides ``train`` (whose last pieces are the tuning set) and ``separated``.
+TRAINING_SPLITS: tuple[str, ...] = ("real_kit", "produced")
+
+
+def load_sets(
+    data: Path, tuning: int = TUNING_PIECES, training: bool = True, splits: tuple[str, ...] = TRAINING_SPLITS
+) -> Sets:
+    """The pieces of ``data``; ``training=False`` loads only the ones thresholds and scores need, and
+    ``splits`` are the training splits besides ``train`` and ``separated``."""
     files = sorted((data / "train").glob("*.npz"))
     n_tuning = min(tuning, len(files) // 2)
     train_files, tuning_files = files[: len(files) - n_tuning], files[len(files) - n_tuning :]
@@ -94,7 +101,8 @@ def load_sets(data: Path, tuning: int = TUNING_PIECES, training: bool = True) ->
     separated: list[Piece] = []
     if training:
         train_pieces = [Piece(p) for p in train_files]
-        train_pieces += load_pieces(data / "real_kit") + load_pieces(data / "produced")
+        for split in splits:
+            train_pieces += load_pieces(data / split)
         separated = load_pieces(data / "separated")
     return Sets(
         train=train_pieces,
@@ -203,7 +211,7 @@ def train(args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(args.seed)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # tiny activations otherwise slow the CPU down many times
-    sets = load_sets(args.data, args.tuning)
+    sets = load_sets(args.data, args.tuning, splits=tuple(args.splits))
     train_pieces, separated = sets.train, sets.separated
     model = HitNet(n_bands(), len(CLASSES), width=args.width)
     weights = torch.from_numpy(class_weights(train_pieces))
@@ -278,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=2.0,
         help="loss weight of hi-hats/rides under a kick or snare",
+    )
+    p.add_argument(
+        "--splits",
+        nargs="+",
+        default=list(TRAINING_SPLITS),
+        help="training splits besides train and separated (make train-data's varied pieces: add varied)",
     )
     p.add_argument("--checkpoint-every", type=int, default=0, help="also save weights every N steps")
     p.add_argument(

@@ -117,3 +117,21 @@ def test_scores_count_hits_together_ghosts_and_open_hi_hats() -> None:
     s = score([(ref, lossy)])
     assert s["recall_hihat_under_kick_snare"] == 0.0 and s["recall_ghost_snare"] == 0.0
     assert s["F5_kick"] == 1.0 and s["F_open_hihat"] == 0.0 and s["F5_hihat"] == pytest.approx(2 / 3)
+
+
+def test_varied_pieces_play_closed_hi_hats_of_a_varied_kit_and_train_only_when_asked(tmp_path: Path) -> None:
+    cfg = dataset.BuildConfig(
+        out=tmp_path / "data", cache=tmp_path / "cache", kit_sources=("synth",), synth_seeds=2
+    )
+    kits = dataset.performance_for(cfg, "varied", 0)[1]
+    assert kits["hihat_closed"].name.endswith("-varied") and kits["cross_stick"] is kits["hihat_closed"]
+    assert not kits["kick"].name.endswith("-varied")
+    # Drawn from their own stream: building them leaves the other splits' pieces as they were.
+    assert dataset.SPLIT_IDS["varied"] not in {v for k, v in dataset.SPLIT_IDS.items() if k != "varied"}
+    for split, index in (("train", 0), ("train", 1), ("varied", 0)):
+        dataset.build_piece(cfg, split, index)
+    from training.train import load_sets
+
+    plain = load_sets(cfg.out, tuning=1)
+    with_varied = load_sets(cfg.out, tuning=1, splits=("real_kit", "produced", "varied"))
+    assert len(with_varied.train) == len(plain.train) + 1

@@ -195,3 +195,30 @@ def test_a_kit_is_synthesised_well_under_a_second() -> None:
 def test_negative_seeds_are_refused() -> None:
     with pytest.raises(ValueError):
         synth_kit(-1)
+
+
+def test_varied_timbres_change_only_the_closed_hi_hat_and_the_cross_stick(kits: dict[int, Kit]) -> None:
+    for seed in SEEDS[:3]:
+        plain, varied = kits[seed], synth_kit(seed, varied_timbres=True)
+        assert varied.name == f"synth-{seed}-varied"
+        assert synth_kit(seed, varied_timbres=True).shots["hihat_closed"][3].audio.tobytes() == (
+            varied.shots["hihat_closed"][3].audio.tobytes()
+        )
+        for cls in CLASSES:
+            a, b = plain.shots[cls][-1].audio, varied.shots[cls][-1].audio
+            same = a.shape == b.shape and np.allclose(a / np.abs(a).max(), b / np.abs(b).max(), atol=1e-5)
+            assert same == (cls not in ("hihat_closed", "cross_stick")), (seed, cls)
+        # Still a closed stroke: shorter than the open hi-hat, louder than the foot's chick.
+        for pedal, open_, closed in zip(
+            varied.shots["hihat_pedal"], varied.shots["hihat_open"], varied.shots["hihat_closed"], strict=True
+        ):
+            assert ring_time(closed.audio) < ring_time(open_.audio), seed
+            assert energy(pedal.audio) < energy(closed.audio), seed
+
+
+def test_varied_closed_hi_hats_span_a_wider_range_of_sounds() -> None:
+    """Across kits, the varied closed hi-hats are both tighter and darker than the plain ones get."""
+    plain = [synth_kit(s).shots["hihat_closed"][-1].audio for s in range(12)]
+    varied = [synth_kit(s, varied_timbres=True).shots["hihat_closed"][-1].audio for s in range(12)]
+    assert min(centroid(x) for x in varied) < min(centroid(x) for x in plain)
+    assert min(ring_time(x) for x in varied) <= min(ring_time(x) for x in plain)

@@ -79,6 +79,22 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     card = (joined / "MODEL_CARD.md").read_text()
     assert together["sha256"] in card and "ensemble of 2 HitNets" in card and "seed 8" in card
 
+    # A network trained later joins the shipped ensemble without its members being trained again.
+    third = tmp_path / "model-c"
+    train.train(
+        train.build_parser().parse_args(
+            ["--data", str(cfg.out), "--out", str(third), "--steps", "3", "--batch", "2", "--tuning", "1",
+             "--width", "16", "--threads", "1", "--seed", "9"]
+        )
+    )  # fmt: skip
+    grown = tmp_path / "ensemble-3"
+    ensemble.main(["--members", str(joined / "hitnet.pt"), str(third / "hitnet.pt"),
+                   "--data", str(cfg.out), "--out", str(grown), "--tuning", "1"])  # fmt: skip
+    three = json.loads((grown / "metrics.json").read_text())
+    assert [m["seed"] for m in three["members"]] == [7, 8, 9]
+    assert [m["sha256"] for m in three["members"][:2]] == [m["sha256"] for m in together["members"]]
+    assert len(NetHitFinder(grown / "hitnet.pt").model.members) == 3
+
 
 def test_hi_hats_under_a_kick_or_snare_weigh_more_in_the_loss() -> None:
     target = torch.zeros((1, 4, len(CLASSES)))
