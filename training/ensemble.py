@@ -28,7 +28,16 @@ from .classes import CLASSES
 from .train import TUNING_PIECES, Sets, load_sets, tune_and_score
 
 # What the card says about each member, from the member's own metrics.json.
-MEMBER_KEYS = ("seed", "steps", "batch", "coincident_boost", "train_minutes", "train_pieces", "sha256")
+MEMBER_KEYS = (
+    "seed",
+    "steps",
+    "batch",
+    "coincident_boost",
+    "train_minutes",
+    "train_pieces",
+    "splits",
+    "sha256",
+)
 
 
 def load_members(path: Path) -> list[tuple[HitNet, dict]]:

@@ -258,6 +258,7 @@ def train(args: argparse.Namespace) -> dict:
         "separated_pieces": len(separated),
         "separated_share": args.separated_share if separated else 0.0,
         "seed": args.seed,
+        "splits": ["train", "separated", *args.splits],
         "coincident_boost": args.coincident_boost,
     }
     sha = save_model(model, thresholds, args.out / "hitnet.pt", {"steps": args.steps, "seed": args.seed})
