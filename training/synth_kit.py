@@ -372,24 +372,48 @@ def _cross_stick(k: _Shared, rng: np.random.Generator) -> Voice:
     wood = np.array([rng.uniform(350, 700), rng.uniform(1100, 1900), rng.uniform(2300, 3800)])
     amps = np.array([1.0, rng.uniform(0.4, 0.9), rng.uniform(0.2, 0.6)])
     t60s = np.array([rng.uniform(0.04, 0.1), rng.uniform(0.025, 0.06), rng.uniform(0.015, 0.04)])
-    shell_level, shell_t60 = rng.uniform(0.15, 0.45), rng.uniform(0.08, 0.2)  # the snare drum's ring
+    shell = rng.uniform(0.15, 0.45), rng.uniform(0.08, 0.2)  # the snare drum's ring: level, T60
     click_level = rng.uniform(0.3, 0.8)
+    return _stick_on_rim(k, wood, amps, t60s, shell, None, click_level, (1000, 7000), 12000.0, 0.3)
+
+
+def _stick_on_rim(
+    k: _Shared,
+    wood: np.ndarray,
+    amps: np.ndarray,
+    t60s: np.ndarray,
+    shell: tuple[float, float],
+    rim: tuple[float, float, float] | None,
+    click_level: float,
+    click_band: tuple[float, float],
+    top: float,
+    seconds: float,
+) -> Voice:
+    """A cross-stick's voice: three wood modes of the stick (``amps``, ``t60s``), the snare drum's
+    ring (``shell``: level, T60), a ringing rim (``rim``: level, Hz, T60; None for none) and the
+    click. The lowest wood mode and the drum's ring sound at every velocity; the upper wood modes and
+    the rim grow with the stroke."""
+    extra_freqs = [k.snare_f0] + ([rim[1]] if rim else [])
+    extra_levels = [shell[0]] + ([rim[0]] if rim else [])
+    extra_t60s = [shell[1]] + ([rim[2]] if rim else [])
+    low_modes = [0, 3]
+    high_modes = [1, 2] + ([4] if rim else [])
 
     def voice(rr: np.random.Generator, vs: np.ndarray) -> list[np.ndarray]:
-        t = _time(_samples(0.3))
-        freqs = np.append(wood * rr.uniform(0.98, 1.02, wood.size), k.snare_f0)
-        decays = np.append(t60s, shell_t60)
-        phases = rr.uniform(0, 2 * np.pi, 4)
-        # The lowest wood mode and the drum's ring; the upper wood modes grow with the stroke.
-        low = _modes(t.size, freqs[[0, 3]], np.array([amps[0], shell_level]), decays[[0, 3]], phases[[0, 3]])
-        high = _modes(t.size, freqs[1:3], amps[1:3], decays[1:3], phases[1:3])
+        t = _time(_samples(seconds))
+        freqs = np.append(wood * rr.uniform(0.98, 1.02, wood.size), extra_freqs)
+        decays = np.append(t60s, extra_t60s)
+        levels = np.append(amps, extra_levels)
+        phases = rr.uniform(0, 2 * np.pi, freqs.size)
+        low = _modes(t.size, freqs[low_modes], levels[low_modes], decays[low_modes], phases[low_modes])
+        high = _modes(t.size, freqs[high_modes], levels[high_modes], decays[high_modes], phases[high_modes])
         scale = 1 / max(float(np.abs(low + high).max()), 1e-12)
         attack = _onset(t, 0.0002) * scale
-        click = _burst(rr, t.size, 0.012, (1000, 7000), 0.004)
+        click = _burst(rr, t.size, 0.012, click_band, 0.004)
         out = []
         for v in vs:
             x = (low + (0.3 + 0.7 * v) * high) * attack + click_level * v * click
-            out.append(_darken(x, v, 12000, 2.5) * v**k.gamma)
+            out.append(_darken(x, v, top, 2.5) * v**k.gamma)
         return out
 
     return voice
@@ -523,29 +547,11 @@ def _cross_stick_varied(k: _Shared, rng: np.random.Generator) -> Voice:
     wood = base * np.array([1.0, rng.uniform(2.2, 3.5), rng.uniform(4.5, 7.0)])
     amps = np.array([1.0, rng.uniform(0.2, 0.9), rng.uniform(0.1, 0.6)])
     t60s = np.array([rng.uniform(0.03, 0.15), rng.uniform(0.02, 0.08), rng.uniform(0.01, 0.05)])
-    shell_level, shell_t60 = rng.uniform(0.05, 0.7), rng.uniform(0.06, 0.3)
-    rim_level, rim_hz, rim_t60 = rng.uniform(0.0, 0.5), rng.uniform(1500, 4000), rng.uniform(0.03, 0.15)
+    shell = rng.uniform(0.05, 0.7), rng.uniform(0.06, 0.3)
+    rim = rng.uniform(0.0, 0.5), rng.uniform(1500, 4000), rng.uniform(0.03, 0.15)
     click_level = rng.uniform(0.1, 1.0)
     top = rng.uniform(7000, 14000)
-
-    def voice(rr: np.random.Generator, vs: np.ndarray) -> list[np.ndarray]:
-        t = _time(_samples(0.35))
-        freqs = np.append(wood * rr.uniform(0.98, 1.02, wood.size), [k.snare_f0, rim_hz])
-        decays = np.append(t60s, [shell_t60, rim_t60])
-        levels = np.append(amps, [shell_level, rim_level])
-        phases = rr.uniform(0, 2 * np.pi, freqs.size)
-        low = _modes(t.size, freqs[[0, 3]], levels[[0, 3]], decays[[0, 3]], phases[[0, 3]])
-        high = _modes(t.size, freqs[[1, 2, 4]], levels[[1, 2, 4]], decays[[1, 2, 4]], phases[[1, 2, 4]])
-        scale = 1 / max(float(np.abs(low + high).max()), 1e-12)
-        attack = _onset(t, 0.0002) * scale
-        click = _burst(rr, t.size, 0.012, (800, 7000), 0.004)
-        out = []
-        for v in vs:
-            x = (low + (0.3 + 0.7 * v) * high) * attack + click_level * v * click
-            out.append(_darken(x, v, top, 2.5) * v**k.gamma)
-        return out
-
-    return voice
+    return _stick_on_rim(k, wood, amps, t60s, shell, rim, click_level, (800, 7000), top, 0.35)
 
 
 def _cymbal_partials(
