@@ -54,9 +54,9 @@ from bench.notation_score import (  # noqa: E402
     bar_one_right,
     confusions,
     hit_counts,
-    hit_f,
     notation_f,
     read_sheet,
+    summed,
     tempo_verdict,
     true_notes,
     written_bar_one_time,
@@ -350,7 +350,8 @@ def score_sheet(bench: BenchPiece, sheet_path: Path, events_path: Path) -> dict:
     sheet = read_sheet(sheet_path)
     truth = true_notes(bench.piece.performance.strokes, score)
     match = notation_f(sheet.notes, truth)
-    matched, found, true = hit_f(events_path, bench.piece.performance.strokes)
+    by_instrument = hit_counts(events_path, bench.piece.performance.strokes)
+    matched, found, true = summed(by_instrument)
     beats_per_bar = int(sheet.time_signature.split("/")[0])
     return {
         "piece": bench.piece.name,
@@ -369,7 +370,7 @@ def score_sheet(bench: BenchPiece, sheet_path: Path, events_path: Path) -> dict:
         "hits_matched": matched,
         "hits_found": found,
         "hits_true": true,
-        "hits_by_instrument": hit_counts(events_path, bench.piece.performance.strokes),
+        "hits_by_instrument": by_instrument,
         "confusions": {
             f"{heard} > {written}": n
             for (heard, written), n in confusions(events_path, bench.piece.performance.strokes).items()

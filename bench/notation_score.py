@@ -246,21 +246,23 @@ def bar_one_right(bar_one_time: float | None, score: Score) -> bool:
 
 def hit_f(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]) -> tuple[int, int, int]:
     """(matched, found, true) onsets per instrument at +-HIT_WINDOW_SECONDS, summed over instruments."""
-    counts = hit_counts(events_json, strokes)
-    return tuple(sum(c[k] for c in counts.values()) for k in range(3))  # type: ignore[return-value]
+    return summed(hit_counts(events_json, strokes))
+
+
+def summed(counts: dict[str, tuple[int, int, int]]) -> tuple[int, int, int]:
+    """``hit_counts`` summed over instruments: (matched, found, true)."""
+    matched, found, true = (sum(c[k] for c in counts.values()) for k in range(3))
+    return matched, found, true
 
 
 def hit_counts(
     events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]
 ) -> dict[str, tuple[int, int, int]]:
     """Per instrument: (matched, found, true) onsets at +-HIT_WINDOW_SECONDS."""
-    events = json.loads(Path(events_json).read_text())["events"]
-    counts = {}
-    for name in sorted({e["instrument"] for e in events} | {s.cls for s in strokes}):
-        found = sorted(e["time"] for e in events if e["instrument"] == name)
-        true = sorted(s.time for s in strokes if s.cls == name)
-        counts[name] = (len(_matched_pairs(found, true)), len(found), len(true))
-    return counts
+    return {
+        name: (len(pairs), len(found), len(true))
+        for name, (found, true, pairs) in _matched_by_instrument(events_json, strokes).items()
+    }
 
 
 def confusions(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]) -> Counter:
@@ -270,16 +272,12 @@ def confusions(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Strok
     A missed true stroke with nothing written there counts as (instrument, "nothing"); a written
     hit with no true stroke near it as ("nothing", instrument).
     """
-    events = json.loads(Path(events_json).read_text())["events"]
-    names = sorted({e["instrument"] for e in events} | {s.cls for s in strokes})
     missed: list[tuple[float, str]] = []
     extra: list[tuple[float, str]] = []
-    for name in names:
-        found = sorted(e["time"] for e in events if e["instrument"] == name)
-        true = sorted(s.time for s in strokes if s.cls == name)
-        pairs = _matched_pairs(found, true)
-        extra += [(t, name) for i, t in enumerate(found) if i not in {i for i, _ in pairs}]
-        missed += [(t, name) for j, t in enumerate(true) if j not in {j for _, j in pairs}]
+    for name, (found, true, pairs) in _matched_by_instrument(events_json, strokes).items():
+        found_matched, true_matched = {i for i, _ in pairs}, {j for _, j in pairs}
+        extra += [(t, name) for i, t in enumerate(found) if i not in found_matched]
+        missed += [(t, name) for j, t in enumerate(true) if j not in true_matched]
     out: Counter = Counter()
     taken: set[int] = set()
     for t, name in sorted(missed):
@@ -297,6 +295,20 @@ def confusions(events_json: str | Path, strokes: tuple[Stroke, ...] | list[Strok
     for k, (_, name) in enumerate(extra):
         if k not in taken:
             out[("nothing", name)] += 1
+    return out
+
+
+def _matched_by_instrument(
+    events_json: str | Path, strokes: tuple[Stroke, ...] | list[Stroke]
+) -> dict[str, tuple[list[float], list[float], set[tuple[int, int]]]]:
+    """Per instrument (sorted by name): the written and the true onset times, sorted, and which of them
+    match one to one within +-HIT_WINDOW_SECONDS ((written, true) index pairs)."""
+    events = json.loads(Path(events_json).read_text())["events"]
+    out = {}
+    for name in sorted({e["instrument"] for e in events} | {s.cls for s in strokes}):
+        found = sorted(e["time"] for e in events if e["instrument"] == name)
+        true = sorted(s.time for s in strokes if s.cls == name)
+        out[name] = (found, true, _matched_pairs(found, true))
     return out
 
 
