@@ -293,15 +293,15 @@ class CachedHitFinder:
 
 
 def hit_model_key(settings) -> str:
-    """What the cached hits depend on: the hit model and, for HitNet, its weights' sha256 and its
-    peak-picking rules (hitnet/peaks.py: thresholds apart, the same-drum groups decide which hits stay)."""
+    """What the cached hits depend on: the hit model and, for HitNet, its weights' sha256, how the
+    finder feeds the network (hitnet/finder.py) and its peak-picking rules (hitnet/peaks.py:
+    thresholds apart, the same-drum groups decide which hits stay)."""
     if settings.hit_model == "hitnet":
-        from groovesheet_worker.hitnet import peaks
+        from groovesheet_worker.hitnet import finder, peaks
         from groovesheet_worker.model_files import sha256_of
 
-        return (
-            f"hitnet-{sha256_of(settings.hitnet_model_path)[:16]}-peaks-{sha256_of(Path(peaks.__file__))[:8]}"
-        )
+        code = sha256_of(Path(finder.__file__))[:8] + sha256_of(Path(peaks.__file__))[:8]
+        return f"hitnet-{sha256_of(settings.hitnet_model_path)[:16]}-code-{code}"
     return settings.hit_model
 
 

@@ -62,3 +62,38 @@ def test_hit_model_hitnet_loads_hitnet_and_it_finds_a_kick_and_snare_groove() ->
     assert all(h.instrument in INSTRUMENTS and 1 <= h.velocity <= 127 for h in hits)
     found = {round(h.time / 0.45 - 0.25 / 0.45) for h in hits if h.instrument in ("kick", "snare")}
     assert len(found & set(range(8))) >= 6
+
+
+def test_a_stroke_on_the_tracks_first_sample_is_heard_like_any_other() -> None:
+    """HitNet hears silence before the track (LEAD_IN_FRAMES), so an opening crash on sample 0 counts."""
+    from training.synth_kit import synth_kit
+
+    finder = NetHitFinder()
+    sr = 44_100
+    missed: list[tuple[int, str, float]] = []
+    for seed in range(4):
+        kit = synth_kit(seed)
+        rng = np.random.default_rng(seed)
+        for instrument in ("crash", "ride", "kick", "tom_high"):
+            shot, gain = kit.pick(instrument, 110, rng)
+            audio = np.zeros(3 * sr, dtype=np.float32)
+            for start in (0, sr, 2 * sr):  # on the first sample, then twice more with silence before
+                n = min(len(shot), len(audio) - start)
+                audio[start : start + n] += 0.5 * gain * shot[:n]
+            hits = finder.find_hits(audio)
+            for second in (0.0, 1.0, 2.0):
+                if not any(h.instrument == instrument and abs(h.time - second) < 0.05 for h in hits):
+                    missed.append((seed, instrument, second))
+    assert missed == []
+
+
+def test_the_readers_get_the_tracks_own_frames_without_the_lead_in() -> None:
+    from groovesheet_worker.hitnet.finder import LEAD_IN_FRAMES
+    from groovesheet_worker.hitnet.spectrogram import drum_track_spectrogram, n_frames
+
+    finder = NetHitFinder()
+    audio = np.random.default_rng(1).standard_normal(44_100).astype(np.float32) * 0.1
+    prepared = finder.prepare(audio)
+    assert prepared.heard.shape[0] == LEAD_IN_FRAMES + n_frames(len(audio))
+    np.testing.assert_allclose(prepared.spectrogram, drum_track_spectrogram(audio), atol=1e-5)
+    assert len(finder.activations(prepared)[0]) == n_frames(len(audio))

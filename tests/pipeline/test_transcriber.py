@@ -127,9 +127,9 @@ def test_the_drum_track_spectrogram_is_computed_once_for_hits_and_tempo(
 
     calls: list[int] = []
 
-    def counted(mono: np.ndarray) -> np.ndarray:
+    def counted(mono: np.ndarray, lead_in_frames: int = 0) -> np.ndarray:
         calls.append(len(mono))
-        return spectrogram.drum_track_spectrogram(mono)
+        return spectrogram.drum_track_spectrogram(mono, lead_in_frames)
 
     monkeypatch.setattr(finder, "drum_track_spectrogram", counted)
     monkeypatch.setattr(rhythm_analysis, "drum_track_spectrogram", counted)

@@ -98,10 +98,17 @@ def log_spectrogram(mono: np.ndarray) -> np.ndarray:
     return out
 
 
-def drum_track_spectrogram(mono: np.ndarray) -> np.ndarray:
+def drum_track_spectrogram(mono: np.ndarray, lead_in_frames: int = 0) -> np.ndarray:
     """The spectrogram of a 44.1 kHz mono drum track as HitNet and the readers see it: the track
-    brought to the training loudness (``normalise_level``), then ``log_spectrogram``."""
-    return log_spectrogram(normalise_level(mono))
+    brought to the training loudness (``normalise_level``), then ``log_spectrogram``.
+
+    With ``lead_in_frames``, that many frames of silence come first, as if the track began later:
+    frame ``lead_in_frames + i`` is then the track's frame i, and the frames just before it already
+    hear the start of a stroke on the track's first sample, as they would in a longer recording.
+    """
+    lead_in = np.zeros(lead_in_frames * HOP + len(mono), dtype=np.float32)
+    lead_in[lead_in_frames * HOP :] = normalise_level(mono)
+    return log_spectrogram(lead_in)
 
 
 def spectral_flux(spectrogram: np.ndarray, range_db: float = 80.0) -> np.ndarray:
