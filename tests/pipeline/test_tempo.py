@@ -84,6 +84,23 @@ def test_a_tracker_that_slips_onto_the_ands_is_replaced_by_a_steady_grid(monkeyp
     assert np.max(distance) < 0.05
 
 
+def test_the_best_readings_half_is_laid_as_a_grid_when_the_tracker_wanders_off_it(monkeypatch) -> None:
+    """The peaks say 150 (double time) and 73.4 (2.3 % off the pulse), and the tracker set going near
+    75 bpm wanders to 73.4: the winner's half, laid as an even grid from its tracked tempo, wins."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 2, bpm=75.0)
+    first, last = piece.score.beats[0], piece.score.beats[-1]
+
+    def tracker(envelope, analysis, bpm):
+        wandered = 73.4 if bpm < 100 else bpm
+        return tempo.even_pulses(first, 60.0 / wandered, int((last - first) * wandered / 60.0) + 1)
+
+    monkeypatch.setattr(tempo, "track_pulses", tracker)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)), candidates=[150.0, 73.4])
+    assert reading.bpm == pytest.approx(75.0, rel=0.01)
+
+
 def test_the_tracker_follows_a_section_that_speeds_up() -> None:
     piece, reading = reading_of("rock", 7, 100.0, drift=True)
     true = np.asarray(piece.score.beats)

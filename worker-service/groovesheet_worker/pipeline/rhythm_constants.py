@@ -54,6 +54,8 @@ MAX_TEMPO_CANDIDATES = 12
 # The strongest this-many peaks bring their relatives (tempo.RELATED_RATIOS) as candidates too.
 RELATED_CANDIDATE_SOURCES = 3
 CANDIDATE_MERGE_RATIO = 0.03
+# The best reading's relatives (x2, x1/2, ...) are tracked too unless a reading is this close to them.
+RELATIVE_MERGE_RATIO = 0.01
 # Beat tracking (beat_tracker.py, the dynamic programme of librosa's beat_track): how strictly it
 # holds the tempo. Lower follows a live drummer's drift further.
 TRACKING_TIGHTNESS = 120.0

@@ -3,7 +3,8 @@
 ``read_pulse`` looks for the counted pulse between 40 and 240 bpm. Candidates are the local maxima
 of the tracking envelope's autocorrelation (the pulse, its subdivisions and its groupings all show
 there) and the strongest ones' relatives (x2, x1/2, x3/2, ...); each is tracked through the song
-and read at each phase (on the tracked pulses, or half a pulse or a third later). Two scores, each
+and read at each phase (on the tracked pulses, or half a pulse or a third later). The best reading's
+own relatives, from its tracked tempo, are then read too (tracked, and as an even grid). Two scores, each
 weights times the same features: ``phase_score`` picks each tempo's phase (are these pulses the
 beats or the "and"s?), ``score`` then picks the tempo level a drummer would write. The features,
 from the classified hits:
@@ -93,7 +94,34 @@ def read_pulse(
         return _hinted_reading(analysis, envelope, bpm_hint, subdivision_hint)
     tempi = candidates if candidates is not None else candidate_tempi(envelope, analysis.frame_rate)
     readings = [best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint)) for bpm in tempi]
+    readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
     return steadier_grid(analysis, envelope, max(readings, key=lambda r: r.score))
+
+
+def _relatives_of_the_best(
+    analysis: RhythmAnalysis, envelope: np.ndarray, readings: list[PulseReading], subdivision_hint: int | None
+) -> list[PulseReading]:
+    """The best reading's own tempo levels (x2, x1/2, ...) from its tracked tempo, where no reading is.
+
+    Each is tracked, and laid as an even grid too, and read at the phase that reads best: a tracker
+    set going at a tempo the envelope barely shows can wander off it. A double-time reading at 150.2
+    bpm was otherwise weighed only against one tracked at 73.4, 2.3 % off the pulse at 75.1, whose
+    notes sit off its grid.
+    """
+    best = max(readings, key=lambda r: r.score)
+    tracked = [r.bpm for r in readings]
+    fresh = [
+        best.bpm * ratio
+        for ratio in RELATED_RATIOS
+        if all(abs(best.bpm * ratio / bpm - 1.0) > C.RELATIVE_MERGE_RATIO for bpm in tracked)
+    ]
+    out = []
+    for bpm in fresh:
+        anchor = best_phase(envelope, analysis.frame_rate, 60.0 / bpm)
+        both = readings_at(analysis, envelope, bpm, subdivision_hint)
+        both += readings_at(analysis, envelope, bpm, subdivision_hint, anchor)
+        out.append(best_phase_reading(both))
+    return out
 
 
 def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: PulseReading) -> PulseReading:
