@@ -127,7 +127,10 @@ class BenchPiece:
 
     @property
     def key(self) -> str:
-        digest = hashlib.sha1(repr((PIECES_VERSION, self.seed, self.kit, self.piece.performance)).encode())
+        from training.sources import RENDER_VERSION
+
+        versions = (PIECES_VERSION, RENDER_VERSION)  # a SoundFont kit's one-shots are rendered anew too
+        digest = hashlib.sha1(repr((versions, self.seed, self.kit, self.piece.performance)).encode())
         return digest.hexdigest()[:16]
 
 

@@ -30,6 +30,12 @@ MULDJORD_DIR = Path(__file__).resolve().parents[2] / "shared" / "training" / "ki
 SOUNDFONT_VELOCITIES = (35, 60, 85, 110, 127)
 # Seconds between strokes when rendering a kit: longer than any cymbal tail we keep.
 STROKE_GAP_S = 4.0
+# When the first stroke sounds in the rendering.
+FIRST_STROKE_S = 0.5
+# Bumped whenever the rendering or the cutting changes, so cached one-shots are rendered again.
+# 2: the strokes are cut where they sound (version 1 cut each 0.5 s late: a short sound's tail, or
+# the first 50 ms of the next stroke, often another velocity or class).
+RENDER_VERSION = 2
 # One-shots are cut this long at most (a crash's tail beyond it is faded out).
 MAX_SHOT_S = 3.5
 SILENCE_DB = -60.0
@@ -92,8 +98,8 @@ def _stroke_midi(program: int, path: Path) -> list[tuple[str, int, float]]:
     track.append(mido.Message("program_change", channel=9, program=program, time=0))
     ticks_per_s = 960
     plan: list[tuple[str, int, float]] = []
-    t = 0.5
-    pending = 0
+    t = FIRST_STROKE_S
+    pending = int(FIRST_STROKE_S * ticks_per_s)
     for cls, notes in GM_NOTES.items():
         for note in notes:
             for velocity in SOUNDFONT_VELOCITIES:
@@ -125,7 +131,7 @@ def _cut(audio: np.ndarray, start_s: float) -> np.ndarray | None:
 
 def soundfont_kit(spec: SoundFontKit, cache_dir: Path) -> Kit:
     """The kit's one-shots, rendered with fluidsynth once and cached in ``cache_dir``."""
-    cache = Path(cache_dir) / f"{spec.name}.npz"
+    cache = Path(cache_dir) / f"{spec.name}-r{RENDER_VERSION}.npz"
     kit = Kit(spec.name, spec.licence)
     if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
