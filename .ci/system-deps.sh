@@ -9,8 +9,10 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 # The training-data engine renders the MIT-licensed General MIDI kits and accompaniment with FluidSynth.
 command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
-# `make eval-notation` plays its test pieces on MuseScore General's drum presets (MIT), kits HitNet never trained on.
+# `make eval-notation` plays its test pieces on MuseScore General's drum presets (MIT: FluidR3's samples)
+# and on avldrums' two recorded kits (CC BY-SA: evaluation only, never trained on).
 [ -f /usr/share/sounds/sf3/MuseScore_General_Full.sf3 ] || need+=(musescore-general-soundfont)
+[ -f /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 ] || need+=(avldrums.lv2-soundfont)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "system-deps: please install: ${need[*]} (sudo apt-get install ${need[*]})" >&2

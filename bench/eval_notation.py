@@ -9,9 +9,11 @@ performances (``--set test`` uses GMD's test split, ``dev`` its validation split
 split, which bench/fit_reading.py fits the readers' weights on) and generated
 grooves in the meters GMD lacks (2/4, 3/4, 5/4, 6/8, 7/8, 12/8, a shuffle, a jazz ride, a half-time
 feel, a slow ballad, fast punk, tempo drift, pickups), each rendered on one kit, through the
-augmenter. Test kits are ones HitNet's training never used: synthesised kits from seeds of their own
-(9 000 001 on; training uses seeds below 48 and held-out ones from 100 000) and MuseScore General's
-drum presets (training uses FluidR3_GM's and MuldjordKit); fit kits are synthesised kits of other
+augmenter. Test kits: synthesised kits from seeds of their own (9 000 001 on; training uses seeds
+below 48 and held-out ones from 100 000), three of MuseScore General's drum presets (its samples are
+FluidR3_GM's, whose presets HitNet trains on, so these are the sampled kits it knows) and avldrums'
+two recorded kits (Black Pearl, Red Zeppelin: CC BY-SA, evaluation only, kits HitNet never hears in
+training); fit kits are synthesised kits of other
 seeds (so the hits bench/fit_reading.py hears are as rough as on unheard kits), dev kits FluidR3's
 presets and more synthesised kits; only the readers' tuning uses those two sets. A few pieces are
 mixed with a generated band (training/accompaniment.py) and go through Demucs like any upload.
@@ -83,8 +85,10 @@ SETS: dict[str, dict] = {
     "test": {
         "seed": 90_210,
         "gmd_split": "test",
-        "kits": ("synth-9000001", "musescore-standard", "synth-9000002", "musescore-room", "synth-9000003",
-                 "musescore-jazz", "synth-9000004", "musescore-brush", "synth-9000005", "musescore-power"),
+        # MuseScore General's kits are FluidR3's samples (HitNet trains on FluidR3's presets); the
+        # avldrums kits are recorded kits HitNet never hears in training (CC BY-SA: evaluation only).
+        "kits": ("synth-9000001", "musescore-standard", "synth-9000002", "avl-blackpearl", "synth-9000003",
+                 "musescore-jazz", "synth-9000004", "musescore-brush", "synth-9000005", "avl-redzeppelin"),
         "filler_seed": 9_100_000,
     },
     "fit": {
@@ -194,15 +198,34 @@ def build_pieces(
     return out
 
 
+# Recorded kits for evaluation only (Debian's avldrums.lv2-soundfont, CC BY-SA 3.0 by Glen MacArthur
+# and Robin Gareus): never in a training set, so a shipped model stays free of ShareAlike terms.
+AVL_KITS: dict[str, Path] = {
+    "avl-blackpearl": Path("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2"),
+    "avl-redzeppelin": Path("/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2"),
+}
+
+
 @lru_cache(maxsize=32)
 def load_kit(name: str, cache: Path) -> Kit:
-    from training.sources import FLUID_R3, MUSESCORE_GENERAL, fluid_kits, muldjord_kit, soundfont_kit
+    from training.sources import (
+        FLUID_R3,
+        MUSESCORE_GENERAL,
+        SoundFontKit,
+        fluid_kits,
+        muldjord_kit,
+        soundfont_kit,
+    )
     from training.synth_kit import synth_kit
 
     if name == "muldjord":
         return muldjord_kit()
     if name.startswith("synth-"):
         return synth_kit(int(name.split("-")[1]))
+    if name in AVL_KITS:
+        # Each file's only preset is bank 0, program 0: played on a melodic channel.
+        spec = SoundFontKit(name, AVL_KITS[name], 0, "CC BY-SA 3.0, evaluation only", channel=0)
+        return soundfont_kit(spec, cache / "kits")
     soundfont = MUSESCORE_GENERAL if name.startswith("musescore") else FLUID_R3
     spec = next(s for s in fluid_kits(soundfont, licence="MIT") if s.name == name)
     return soundfont_kit(spec, cache / "kits")
@@ -441,7 +464,7 @@ def style_table(rows: list[dict], pieces: list[BenchPiece]) -> str:
 
 
 def kit_family(kit: str) -> str:
-    """``synth-9000001`` -> ``synth``, ``musescore-room`` -> ``musescore``."""
+    """``synth-9000001`` -> ``synth``, ``musescore-jazz`` -> ``musescore``, ``avl-blackpearl`` -> ``avl``."""
     return kit.split("-")[0]
 
 

@@ -49,6 +49,9 @@ class SoundFontKit:
     soundfont: Path
     program: int
     licence: str
+    # General MIDI's drum channel (10, counted from 0); a kit stored as an ordinary preset of bank 0
+    # plays on a melodic channel.
+    channel: int = 9
 
 
 # FluidR3_GM's drum presets on bank 128 (programs), all MIT. Presets that share a program family
@@ -89,13 +92,13 @@ def muldjord_kit(folder: Path = MULDJORD_DIR) -> Kit:
     return kit
 
 
-def _stroke_midi(program: int, path: Path) -> list[tuple[str, int, float]]:
+def _stroke_midi(program: int, path: Path, channel: int = 9) -> list[tuple[str, int, float]]:
     """A MIDI file with every class's notes at every velocity, STROKE_GAP_S apart; returns the plan."""
     mid = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
     mid.tracks.append(track)
     track.append(mido.MetaMessage("set_tempo", tempo=500_000))  # 120 bpm: 960 ticks per second
-    track.append(mido.Message("program_change", channel=9, program=program, time=0))
+    track.append(mido.Message("program_change", channel=channel, program=program, time=0))
     ticks_per_s = 960
     plan: list[tuple[str, int, float]] = []
     t = FIRST_STROKE_S
@@ -104,8 +107,10 @@ def _stroke_midi(program: int, path: Path) -> list[tuple[str, int, float]]:
         for note in notes:
             for velocity in SOUNDFONT_VELOCITIES:
                 plan.append((cls, velocity, t))
-                track.append(mido.Message("note_on", channel=9, note=note, velocity=velocity, time=pending))
-                track.append(mido.Message("note_off", channel=9, note=note, velocity=0, time=96))
+                track.append(
+                    mido.Message("note_on", channel=channel, note=note, velocity=velocity, time=pending)
+                )
+                track.append(mido.Message("note_off", channel=channel, note=note, velocity=0, time=96))
                 pending = int(STROKE_GAP_S * ticks_per_s) - 96
                 t += STROKE_GAP_S
     track.append(mido.MetaMessage("end_of_track", time=pending))
@@ -137,7 +142,7 @@ def soundfont_kit(spec: SoundFontKit, cache_dir: Path) -> Kit:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             mid, wav = Path(tmp) / "strokes.mid", Path(tmp) / "strokes.wav"
-            plan = _stroke_midi(spec.program, mid)
+            plan = _stroke_midi(spec.program, mid, spec.channel)
             subprocess.run(
                 ["fluidsynth", "-ni", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(SAMPLE_RATE),
                  "-F", str(wav), str(spec.soundfont), str(mid)],
