@@ -80,11 +80,12 @@ def normalise_level(mono: np.ndarray) -> np.ndarray:
     )
 
 
-def log_spectrogram(mono: np.ndarray) -> np.ndarray:
-    """(frames, bands) float32 input for ``network.HitNet``; frame i is centred on sample i * HOP."""
+def log_spectrogram(mono: np.ndarray, lead_in_frames: int = 0) -> np.ndarray:
+    """(frames, bands) float32 input for ``network.HitNet``; frame ``lead_in_frames + i`` is centred on
+    sample i * HOP, after ``lead_in_frames`` frames of silence (the audio is padded with zeros there)."""
     audio = np.asarray(mono, dtype=np.float32)
-    total = n_frames(len(audio))
-    padded = np.pad(audio, (N_FFT // 2, N_FFT // 2 + HOP))
+    total = lead_in_frames + n_frames(len(audio))
+    padded = np.pad(audio, (N_FFT // 2 + lead_in_frames * HOP, N_FFT // 2 + HOP))
     window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)
     fb = filterbank()
     out = np.empty((total, fb.shape[1]), dtype=np.float32)
@@ -106,9 +107,7 @@ def drum_track_spectrogram(mono: np.ndarray, lead_in_frames: int = 0) -> np.ndar
     frame ``lead_in_frames + i`` is then the track's frame i, and the frames just before it already
     hear the start of a stroke on the track's first sample, as they would in a longer recording.
     """
-    lead_in = np.zeros(lead_in_frames * HOP + len(mono), dtype=np.float32)
-    lead_in[lead_in_frames * HOP :] = normalise_level(mono)
-    return log_spectrogram(lead_in)
+    return log_spectrogram(normalise_level(mono), lead_in_frames)
 
 
 def spectral_flux(spectrogram: np.ndarray, range_db: float = 80.0) -> np.ndarray:
