@@ -115,13 +115,13 @@ def _relatives_of_the_best(
         for ratio in RELATED_RATIOS
         if all(abs(best.bpm * ratio / bpm - 1.0) > C.RELATIVE_MERGE_RATIO for bpm in tracked)
     ]
-    out = []
-    for bpm in fresh:
-        anchor = best_phase(envelope, analysis.frame_rate, 60.0 / bpm)
-        both = readings_at(analysis, envelope, bpm, subdivision_hint)
-        both += readings_at(analysis, envelope, bpm, subdivision_hint, anchor)
-        out.append(best_phase_reading(both))
-    return out
+    return [
+        best_phase_reading(
+            readings_at(analysis, envelope, bpm, subdivision_hint)
+            + even_grid_readings(analysis, envelope, bpm, subdivision_hint)
+        )
+        for bpm in fresh
+    ]
 
 
 def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: PulseReading) -> PulseReading:
@@ -132,11 +132,17 @@ def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: Pulse
     at each phase like the tracked one, and the phase score chooses; a drifting drummer's tracked
     pulses fit the notes better and stay.
     """
-    period = 60.0 / reading.bpm
-    anchor = best_phase(envelope, analysis.frame_rate, period)
-    even = readings_at(analysis, envelope, reading.bpm, reading.subdivision, anchor)
+    even = even_grid_readings(analysis, envelope, reading.bpm, reading.subdivision)
     best = best_phase_reading([reading, *even])
     return best if best is reading else replace(best, score=reading.score)
+
+
+def even_grid_readings(
+    analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
+) -> list[PulseReading]:
+    """An even pulse grid at ``bpm`` laid on the strongest onsets (``best_phase``), read at each phase."""
+    anchor = best_phase(envelope, analysis.frame_rate, 60.0 / bpm)
+    return readings_at(analysis, envelope, bpm, subdivision_hint, anchor)
 
 
 def best_phase_reading(readings: list[PulseReading]) -> PulseReading:
@@ -234,9 +240,7 @@ def _hinted_reading(
     reading = best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint))
     if len(reading.pulses) >= 4 and abs(reading.bpm / bpm - 1.0) <= C.HINT_TRACKING_AGREEMENT:
         return replace(reading, bpm=bpm)
-    period = 60.0 / bpm
-    anchor = best_phase(envelope, analysis.frame_rate, period)
-    even = [replace(r, bpm=bpm) for r in readings_at(analysis, envelope, bpm, subdivision_hint, anchor)]
+    even = [replace(r, bpm=bpm) for r in even_grid_readings(analysis, envelope, bpm, subdivision_hint)]
     return best_phase_reading(even)
 
 
