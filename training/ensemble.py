@@ -11,6 +11,11 @@ mistakes, so the average is surer than any of them on kits and rooms none of the
 thresholds are chosen again on the same tuning pieces, it is scored like one model, and written as one
 ``hitnet.pt`` (each member's config and weights, the classes, the thresholds) with its sha256 and a
 ``metrics.json`` that keeps each member's own scores.
+
+``--class-members ride,ride_bell,crash=0,1,2`` lets only some members speak for some classes (the
+shipped weights: the cymbals are heard by the three networks of the first recipe, which hear real
+recorded rides better; drums and hi-hats by all six). ``FILE@0,1,2`` takes only those members of an
+ensemble file.
 """
 
 from __future__ import annotations
@@ -40,13 +45,26 @@ MEMBER_KEYS = (
 )
 
 
-def load_members(path: Path) -> list[tuple[HitNet, dict]]:
-    """The trained HitNets in ``path`` and what their training runs wrote about them.
+def load_members(source: str | Path) -> list[tuple[HitNet, dict]]:
+    """The trained HitNets in ``source`` and what their training runs wrote about them.
 
     A ``hitnet.pt`` of ``training.train`` is one member, with the ``metrics.json`` beside it ({} when
     there is none); an ensemble this module wrote (the shipped weights) gives back each of its members
     with the card's notes on them, so a newly trained network can join the ones already shipped.
+    ``ensemble.pt@0,1,2`` takes only those of an ensemble's members (counted from 0).
     """
+    path_text, _, chosen = str(source).partition("@")
+    path = Path(path_text)
+    members = _load_file(path)
+    if not chosen:
+        return members
+    picked = [int(i) for i in chosen.split(",")]
+    if not all(0 <= i < len(members) for i in picked):
+        raise SystemExit(f"{path} holds {len(members)} networks: no member {chosen}")
+    return [members[i] for i in picked]
+
+
+def _load_file(path: Path) -> list[tuple[HitNet, dict]]:
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if tuple(saved["classes"]) != CLASSES:
         raise SystemExit(f"{path} hears {saved['classes']}, not the training classes")
@@ -71,6 +89,7 @@ def _as_member_metrics(note: dict) -> dict:
 
 def save_ensemble(ensemble: HitNetEnsemble, thresholds: list[float], path: Path, info: dict) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
+    limited = {"class_members": ensemble.class_members} if ensemble.class_members else {}
     members = [
         {"config": m.config(), "state_dict": {k: v.detach().clone() for k, v in m.state_dict().items()}}
         for m in ensemble.members
@@ -81,23 +100,44 @@ def save_ensemble(ensemble: HitNetEnsemble, thresholds: list[float], path: Path,
             "classes": list(CLASSES),
             "thresholds": list(thresholds),
             "info": json.dumps(info),
-        },
+        }
+        | limited,
         path,
     )
     return sha256_of(path)
 
 
-def build(member_paths: list[Path], sets: Sets, out: Path) -> dict:
+def parse_class_members(specs: list[str]) -> dict[int, list[int]]:
+    """``ride,crash=0,1,2`` -> {class index: [member indices]} for each spec (members counted from 0
+    in the order they are loaded, an ensemble's members in its own order)."""
+    out: dict[int, list[int]] = {}
+    for spec in specs:
+        names, _, members = spec.partition("=")
+        if not members:
+            raise SystemExit(f"--class-members {spec!r}: expected CLASS[,CLASS...]=MEMBER[,MEMBER...]")
+        for name in names.split(","):
+            if name not in CLASSES:
+                raise SystemExit(f"--class-members {spec!r}: {name!r} is not one of {', '.join(CLASSES)}")
+            out[CLASSES.index(name)] = [int(m) for m in members.split(",")]
+    return out
+
+
+def build(
+    member_paths: list[str | Path], sets: Sets, out: Path, class_members: dict[int, list[int]] | None = None
+) -> dict:
     loaded = [member for path in member_paths for member in load_members(path)]
-    ensemble = HitNetEnsemble([network for network, _ in loaded]).eval()
+    ensemble = HitNetEnsemble([network for network, _ in loaded], class_members).eval()
     thresholds, metrics = tune_and_score(ensemble, sets)
     members = [{k: m.get(k) for k in MEMBER_KEYS} | {
         "validation_heldout_kit_sum_F5": m.get("validation_heldout_kit", {}).get("sum_F5"),
     } for _, m in loaded]  # fmt: skip
-    sha = save_ensemble(ensemble, thresholds, out / "hitnet.pt", {"members": members})
+    heard_by = {CLASSES[c]: ms for c, ms in ensemble.class_members.items()}
+    info = {"members": members} | ({"class_members": heard_by} if heard_by else {})
+    sha = save_ensemble(ensemble, thresholds, out / "hitnet.pt", info)
     (out / "hitnet.pt.sha256").write_text(f"{sha}  hitnet.pt\n")
     metrics |= {
         "members": members,
+        **({"class_members": heard_by} if heard_by else {}),
         "parameters": sum(p.numel() for p in ensemble.parameters()),
         "sha256": sha,
     }
@@ -109,19 +149,26 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--members",
-        type=Path,
         nargs="+",
         required=True,
-        help="hitnet.pt files of training.train, or of an ensemble to add to",
+        help="hitnet.pt files of training.train, or of an ensemble to add to (FILE@0,1,2: those members only)",
     )
     p.add_argument("--data", type=Path, default=Path("training-data"))
     p.add_argument("--out", type=Path, default=Path("worker-service/groovesheet_worker/hitnet/weights"))
     p.add_argument(
         "--tuning", type=int, default=TUNING_PIECES, help="last N training pieces kept for thresholds"
     )
+    p.add_argument(
+        "--class-members",
+        nargs="*",
+        default=[],
+        metavar="CLASSES=MEMBERS",
+        help="classes heard by some members only, e.g. ride,ride_bell,crash=0,1,2 (members counted from 0)",
+    )
     args = p.parse_args(argv)
     torch.set_flush_denormal(True)
-    metrics = build(args.members, load_sets(args.data, args.tuning, training=False), args.out)
+    sets = load_sets(args.data, args.tuning, training=False)
+    metrics = build(args.members, sets, args.out, parse_class_members(args.class_members))
     print(json.dumps({k: v for k, v in metrics.items() if k != "tuning"}, indent=2))
 
 

@@ -37,6 +37,45 @@ def test_a_saved_network_or_ensemble_loads_as_it_was() -> None:
         torch.testing.assert_close(loaded(spec)[0], HitNetEnsemble([a, b]).eval()(spec)[0])
 
 
+def test_a_class_given_to_some_members_is_heard_by_them_alone() -> None:
+    a, b, c = _net(4), _net(5), _net(6)
+    spec = torch.rand(1, 40, 81)
+    with torch.no_grad():
+        outputs = [net(spec) for net in (a, b, c)]
+        onset, vel = HitNetEnsemble([a, b, c], {3: [0], 7: [1, 2]}).eval()(spec)
+    prob = [torch.sigmoid(o) for o, _ in outputs]
+    vels = [v for _, v in outputs]
+    torch.testing.assert_close(torch.sigmoid(onset[..., 3]), prob[0][..., 3], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(vel[..., 3], vels[0][..., 3])
+    torch.testing.assert_close(
+        torch.sigmoid(onset[..., 7]), (prob[1][..., 7] + prob[2][..., 7]) / 2, atol=1e-5, rtol=1e-4
+    )
+    torch.testing.assert_close(vel[..., 7], (vels[1][..., 7] + vels[2][..., 7]) / 2)
+    # Every other class is still the average of all three.
+    torch.testing.assert_close(
+        torch.sigmoid(onset[..., 0]), sum(p[..., 0] for p in prob) / 3, atol=1e-5, rtol=1e-4
+    )
+
+
+def test_an_ensemble_keeps_which_members_hear_each_class_when_saved() -> None:
+    a, b = _net(7), _net(8)
+    spec = torch.rand(1, 30, 81)
+    joined = {
+        "members": [{"config": m.config(), "state_dict": m.state_dict()} for m in (a, b)],
+        "class_members": {5: [1]},
+    }
+    with torch.no_grad():
+        loaded = load_network(joined)
+        assert loaded.class_members == {5: [1]}
+        torch.testing.assert_close(loaded(spec)[0][..., 5], b(spec)[0][..., 5], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("class_members", [{3: []}, {3: [2]}, {12: [0]}])
+def test_a_class_given_to_no_member_or_to_a_member_that_is_not_there_is_refused(class_members) -> None:
+    with pytest.raises(ValueError, match="not among"):
+        HitNetEnsemble([_net(0), _net(1)], class_members)
+
+
 def test_an_empty_ensemble_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         HitNetEnsemble([])

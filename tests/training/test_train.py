@@ -95,6 +95,23 @@ def test_training_runs_end_to_end_and_the_worker_loads_the_result(tmp_path: Path
     assert [m["sha256"] for m in three["members"][:2]] == [m["sha256"] for m in together["members"]]
     assert len(NetHitFinder(grown / "hitnet.pt").model.members) == 3
 
+    # The cymbals heard by two of the members only (the first and the third, taken from the ensemble
+    # above): kept in the weights, the metrics and the card.
+    limited = tmp_path / "ensemble-limited"
+    ensemble.main(["--members", f"{grown / 'hitnet.pt'}@0,2", str(second / "hitnet.pt"), "--data", str(cfg.out),
+                   "--out", str(limited), "--tuning", "1", "--class-members", "ride,crash=0,1"])  # fmt: skip
+    picked = json.loads((limited / "metrics.json").read_text())
+    assert [m["seed"] for m in picked["members"]] == [7, 9, 8]
+    assert picked["class_members"] == {"ride": [0, 1], "crash": [0, 1]}
+    heard = NetHitFinder(limited / "hitnet.pt").model
+    assert heard.class_members == {CLASS_INDEX["ride"]: [0, 1], CLASS_INDEX["crash"]: [0, 1]}
+    model_card.main(["--weights", str(limited)])
+    assert "ride, crash: members 1, 2 only" in (limited / "MODEL_CARD.md").read_text()
+    with pytest.raises(SystemExit, match="not one of"):
+        ensemble.parse_class_members(["cowbell=0"])
+    with pytest.raises(SystemExit, match="holds 3 networks"):
+        ensemble.load_members(f"{grown / 'hitnet.pt'}@3")
+
 
 def test_hi_hats_under_a_kick_or_snare_weigh_more_in_the_loss() -> None:
     target = torch.zeros((1, 4, len(CLASSES)))

@@ -68,18 +68,34 @@ class HitNetEnsemble(nn.Module):
     ``forward`` has HitNet's signature; it returns the logit of the mean probability, so whatever
     applies a sigmoid to a HitNet's output reads the ensemble the same way. Members differ by seed and
     loss weighting; their mistakes differ more than their hits, so the average is surer than either.
+
+    ``class_members`` (class index -> member indices) limits a class to the members that hear it
+    well: networks trained on different data can each be the better ear for some drums. Classes it
+    does not name are averaged over every member.
     """
 
-    def __init__(self, members: list[HitNet]) -> None:
+    def __init__(self, members: list[HitNet], class_members: dict[int, list[int]] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one HitNet")
         self.members = nn.ModuleList(members)
+        n_classes = members[0].n_classes
+        self.class_members = {int(c): sorted(int(m) for m in ms) for c, ms in (class_members or {}).items()}
+        voices = torch.ones(len(members), n_classes)
+        for cls, chosen in self.class_members.items():
+            if not 0 <= cls < n_classes or not chosen or not all(0 <= m < len(members) for m in chosen):
+                raise ValueError(
+                    f"class {cls} is given members {chosen}, not among the {len(members)} of this ensemble"
+                )
+            voices[:, cls] = 0.0
+            voices[chosen, cls] = 1.0
+        # (members, 1, 1, classes): each member's say in each class, each class's column summing to 1.
+        self.register_buffer("voices", (voices / voices.sum(dim=0))[:, None, None, :], persistent=False)
 
     def forward(self, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         outputs = [member(spec) for member in self.members]
-        probability = torch.stack([torch.sigmoid(onset) for onset, _ in outputs]).mean(dim=0)
-        velocity = torch.stack([v for _, v in outputs]).mean(dim=0)
+        probability = (torch.stack([torch.sigmoid(onset) for onset, _ in outputs]) * self.voices).sum(dim=0)
+        velocity = (torch.stack([v for _, v in outputs]) * self.voices).sum(dim=0)
         return torch.logit(probability, eps=1e-6), velocity
 
     def config(self) -> list[dict[str, int]]:
@@ -88,14 +104,16 @@ class HitNetEnsemble(nn.Module):
 
 def load_network(saved: dict) -> HitNet | HitNetEnsemble:
     """The network a saved ``hitnet.pt`` holds: one HitNet (``config``, ``state_dict``) or an ensemble
-    (``members``, each a ``config`` and ``state_dict``), in eval mode."""
+    (``members``, each a ``config`` and ``state_dict``, and ``class_members`` when some classes are
+    heard by some members only), in eval mode."""
     if "members" in saved:
         members = []
         for entry in saved["members"]:
             member = HitNet(**entry["config"])
             member.load_state_dict(entry["state_dict"])
             members.append(member)
-        network: HitNet | HitNetEnsemble = HitNetEnsemble(members)
+        class_members = {int(c): list(ms) for c, ms in saved.get("class_members", {}).items()}
+        network: HitNet | HitNetEnsemble = HitNetEnsemble(members, class_members)
     else:
         network = HitNet(**saved["config"])
         network.load_state_dict(saved["state_dict"])
