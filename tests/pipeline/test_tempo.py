@@ -84,6 +84,29 @@ def test_a_tracker_that_slips_onto_the_ands_is_replaced_by_a_steady_grid(monkeyp
     assert np.max(distance) < 0.05
 
 
+def test_a_steady_drummer_is_written_on_an_even_grid_at_the_true_tempo_when_the_tracker_wanders(
+    monkeypatch,
+) -> None:
+    """A drummer on a click at 100 bpm whose tracked pulses came out at 97.5 (a tracker that drifted
+    through a fill): an even grid at 97.5 drifts off the beats as well; one at a tempo a little away
+    from the tracked one sits on every beat and replaces the tracked pulses."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 6, bpm=100.0)
+    beats = np.asarray(piece.score.beats)
+    monkeypatch.setattr(
+        tempo, "track_pulses", lambda envelope, analysis, bpm: beats[0] + np.arange(len(beats)) * 60.0 / bpm
+    )
+    analysis = analyse(audio_of(piece), SR, hits_of(piece))
+    envelope = analysis.tracking_envelope()
+    tracked = tempo.best_phase_reading(tempo.readings_at(analysis, envelope, 97.5))
+    reading = tempo.steadier_grid(analysis, envelope, tracked)
+    assert reading.bpm == pytest.approx(100.0, rel=0.005)
+    inside = reading.pulses[(reading.pulses > beats[2]) & (reading.pulses < beats[-3])]
+    distance = np.min(np.abs(inside[:, None] - beats[None, :]), axis=1)
+    assert np.max(distance) < 0.03
+
+
 def test_the_best_readings_half_is_laid_as_a_grid_when_the_tracker_wanders_off_it(monkeypatch) -> None:
     """The peaks say 150 (double time) and 73.4 (2.3 % off the pulse), and the tracker set going near
     75 bpm wanders to 73.4: the winner's half, laid as an even grid from its tracked tempo, wins."""

@@ -56,6 +56,9 @@ RELATED_CANDIDATE_SOURCES = 3
 CANDIDATE_MERGE_RATIO = 0.03
 # The best reading's relatives (x2, x1/2, ...) are tracked too unless a reading is this close to them.
 RELATIVE_MERGE_RATIO = 0.01
+# Tempos (ratios of the chosen reading's tracked tempo) an even grid is laid at when it may replace the
+# tracked pulses: +-4 % in steps of 0.25 % (a grid 0.125 % off drifts a sixteenth of a beat in 50 beats).
+STEADY_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-16, 17))
 # Beat tracking (beat_tracker.py, the dynamic programme of librosa's beat_track): how strictly it
 # holds the tempo. Lower follows a live drummer's drift further.
 TRACKING_TIGHTNESS = 120.0

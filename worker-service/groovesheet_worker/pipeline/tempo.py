@@ -23,8 +23,9 @@ from the classified hits:
 - a broad log-normal prior around the usual tempos breaks near-ties.
 
 The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
-to the tempo, then smoothed over a few pulses), unless an even grid at its tempo sits better on the
-beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch). ``tempo_sections`` writes the median tempo and a
+to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
+better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
+whose median tempo a fill pulled a few percent off). ``tempo_sections`` writes the median tempo and a
 change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``.
 """
 
@@ -128,11 +129,18 @@ def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: Pulse
     """The chosen tempo's tracked pulses, or an even grid at that tempo when it sits better on the beats.
 
     A tracker can slip by half a pulse for a stretch (onto the "and"s of loud 8th-note hi-hats, or
-    of hits the finder mislabelled); a drummer keeping steady time never does. The even grid is read
-    at each phase like the tracked one, and the phase score chooses; a drifting drummer's tracked
-    pulses fit the notes better and stay.
+    of hits the finder mislabelled), or drift through a fill and catch up later, its median tempo a
+    few percent off; a drummer keeping steady time (to a click, as most records are made) does
+    neither. Even grids are laid at the chosen tempo and at tempos up to 4 % either side of it
+    (STEADY_GRID_RATIOS: a grid 1 % off is half a beat off after 50 beats), each read at each phase
+    like the tracked one, and the phase score chooses; a drifting drummer's tracked pulses fit the
+    notes better and stay.
     """
-    even = even_grid_readings(analysis, envelope, reading.bpm, reading.subdivision)
+    even = [
+        r
+        for ratio in C.STEADY_GRID_RATIOS
+        for r in even_grid_readings(analysis, envelope, reading.bpm * ratio, reading.subdivision)
+    ]
     best = best_phase_reading([reading, *even])
     return best if best is reading else replace(best, score=reading.score)
 
