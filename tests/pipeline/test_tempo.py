@@ -107,6 +107,22 @@ def test_a_steady_drummer_is_written_on_an_even_grid_at_the_true_tempo_when_the_
     assert np.max(distance) < 0.03
 
 
+def test_with_the_uploaders_tempo_a_tracker_that_drifted_gives_way_to_an_even_grid(monkeypatch) -> None:
+    """The uploader says 100 bpm and the tracker, 1.5 % slow, agrees within HINT_TRACKING_AGREEMENT:
+    its pulses are half a beat off by the end, so an even grid on the beats is written instead."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 6, bpm=100.0)
+    beats = np.asarray(piece.score.beats)
+    slow = beats[0] + np.arange(len(beats)) * 60.0 / 98.5
+    monkeypatch.setattr(tempo, "track_pulses", lambda envelope, analysis, bpm: slow)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)), bpm_hint=100.0)
+    assert reading.bpm == 100.0
+    inside = reading.pulses[(reading.pulses > beats[2]) & (reading.pulses < beats[-3])]
+    distance = np.min(np.abs(inside[:, None] - beats[None, :]), axis=1)
+    assert np.max(distance) < 0.03
+
+
 def test_the_best_readings_half_is_laid_as_a_grid_when_the_tracker_wanders_off_it(monkeypatch) -> None:
     """The peaks say 150 (double time) and 73.4 (2.3 % off the pulse), and the tracker set going near
     75 bpm wanders to 73.4: the winner's half, laid as an even grid from its tracked tempo, wins."""

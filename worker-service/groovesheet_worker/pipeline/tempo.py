@@ -136,13 +136,21 @@ def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: Pulse
     like the tracked one, and the phase score chooses; a drifting drummer's tracked pulses fit the
     notes better and stay.
     """
-    even = [
-        r
-        for ratio in C.STEADY_GRID_RATIOS
-        for r in even_grid_readings(analysis, envelope, reading.bpm * ratio, reading.subdivision)
-    ]
+    even = steady_grid_readings(analysis, envelope, reading.bpm, reading.subdivision)
     best = best_phase_reading([reading, *even])
     return best if best is reading else replace(best, score=reading.score)
+
+
+def steady_grid_readings(
+    analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
+) -> list[PulseReading]:
+    """Even grids at ``bpm`` and at tempos up to 4 % either side of it (STEADY_GRID_RATIOS), each
+    laid on the strongest onsets and read at each phase."""
+    return [
+        reading
+        for ratio in C.STEADY_GRID_RATIOS
+        for reading in even_grid_readings(analysis, envelope, bpm * ratio, subdivision_hint)
+    ]
 
 
 def even_grid_readings(
@@ -243,13 +251,15 @@ def four_four_bar_fit(pulses: np.ndarray, analysis: RhythmAnalysis) -> float:
 def _hinted_reading(
     analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
 ) -> PulseReading:
-    """The uploader's tempo: tracked when the tracker agrees with it, else an even grid on the music;
-    either way on the phase that reads best."""
-    reading = best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint))
-    if len(reading.pulses) >= 4 and abs(reading.bpm / bpm - 1.0) <= C.HINT_TRACKING_AGREEMENT:
-        return replace(reading, bpm=bpm)
-    even = [replace(r, bpm=bpm) for r in even_grid_readings(analysis, envelope, bpm, subdivision_hint)]
-    return best_phase_reading(even)
+    """The uploader's tempo: the pulses tracked at it when the tracker agrees with it, or an even grid
+    near it when that sits better on the beats (``steadier_grid``; a typed tempo is rounded, and a
+    tracker can drift through a fill), on the phase that reads best; its ``bpm`` is the uploader's."""
+    tracked = best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint))
+    if len(tracked.pulses) >= 4 and abs(tracked.bpm / bpm - 1.0) <= C.HINT_TRACKING_AGREEMENT:
+        reading = steadier_grid(analysis, envelope, replace(tracked, bpm=bpm))
+    else:
+        reading = best_phase_reading(steady_grid_readings(analysis, envelope, bpm, subdivision_hint))
+    return replace(reading, bpm=bpm)
 
 
 def track_pulses(envelope: np.ndarray, analysis: RhythmAnalysis, bpm: float) -> np.ndarray:
