@@ -125,32 +125,52 @@ def _relatives_of_the_best(
     ]
 
 
-def steadier_grid(analysis: RhythmAnalysis, envelope: np.ndarray, reading: PulseReading) -> PulseReading:
+def steadier_grid(
+    analysis: RhythmAnalysis,
+    envelope: np.ndarray,
+    reading: PulseReading,
+    ratios: tuple[float, ...] = C.STEADY_GRID_RATIOS,
+) -> PulseReading:
     """The chosen tempo's tracked pulses, or an even grid at that tempo when it sits better on the beats.
 
     A tracker can slip by half a pulse for a stretch (onto the "and"s of loud 8th-note hi-hats, or
     of hits the finder mislabelled), or drift through a fill and catch up later, its median tempo a
     few percent off; a drummer keeping steady time (to a click, as most records are made) does
-    neither. Even grids are laid at the chosen tempo and at tempos up to 4 % either side of it
-    (STEADY_GRID_RATIOS: a grid 1 % off is half a beat off after 50 beats), each read at each phase
-    like the tracked one, and the phase score chooses; a drifting drummer's tracked pulses fit the
-    notes better and stay.
+    neither. The steadiest even grid near the chosen tempo (``steadiest_grid``) is read at each phase
+    like the tracked pulses, and the phase score chooses; a drifting drummer's tracked pulses fit the
+    notes better and stay. ``ratios``: the tempos tried, as ratios of the reading's.
     """
-    even = steady_grid_readings(analysis, envelope, reading.bpm, reading.subdivision)
+    even = steadiest_grid(analysis, envelope, reading.bpm, reading.subdivision, ratios)
     best = best_phase_reading([reading, *even])
     return best if best is reading else replace(best, score=reading.score)
 
 
-def steady_grid_readings(
-    analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
+def steadiest_grid(
+    analysis: RhythmAnalysis,
+    envelope: np.ndarray,
+    bpm: float,
+    subdivision_hint: int | None,
+    ratios: tuple[float, ...] = C.STEADY_GRID_RATIOS,
 ) -> list[PulseReading]:
-    """Even grids at ``bpm`` and at tempos up to 4 % either side of it (STEADY_GRID_RATIOS), each
-    laid on the strongest onsets and read at each phase."""
-    return [
-        reading
-        for ratio in C.STEADY_GRID_RATIOS
-        for reading in even_grid_readings(analysis, envelope, bpm * ratio, subdivision_hint)
-    ]
+    """The even grid, of those at ``bpm`` times each of ``ratios`` (by default up to 4 % either side
+    of it: a grid 1 % off is half a beat off after 50 beats), that the strokes sit closest to
+    (``grid_error``), laid on the strongest onsets and read at each phase."""
+    grids = [even_grid_readings(analysis, envelope, bpm * ratio, subdivision_hint) for ratio in ratios]
+    return min(grids, key=lambda grid: min(grid_error(r, analysis) for r in grid))
+
+
+def grid_error(reading: PulseReading, analysis: RhythmAnalysis) -> float:
+    """Weighed mean distance (pulses) of the strokes from the reading's nearest 16th or 8th-note
+    triplet, each capped at GRID_ERROR_CAP so a flam or a stray hit counts as one miss."""
+    pulses = reading.pulses
+    strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
+    if len(pulses) < 2 or not strokes:
+        return math.inf
+    step = TRIPLETS if reading.subdivision == TRIPLETS else SIXTEENTHS
+    position = fractional_index(pulses, np.array([s.time for s in strokes])) * step
+    distance = np.minimum(np.abs(position - np.round(position)) / step, C.GRID_ERROR_CAP)
+    weight = np.array([s.weight for s in strokes])
+    return float(np.sum(distance * weight) / np.sum(weight))
 
 
 def even_grid_readings(
@@ -252,13 +272,15 @@ def _hinted_reading(
     analysis: RhythmAnalysis, envelope: np.ndarray, bpm: float, subdivision_hint: int | None
 ) -> PulseReading:
     """The uploader's tempo: the pulses tracked at it when the tracker agrees with it, or an even grid
-    near it when that sits better on the beats (``steadier_grid``; a typed tempo is rounded, and a
+    within a typed tempo's rounding of it (HINTED_GRID_RATIOS) when that sits better on the beats (a
     tracker can drift through a fill), on the phase that reads best; its ``bpm`` is the uploader's."""
     tracked = best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint))
     if len(tracked.pulses) >= 4 and abs(tracked.bpm / bpm - 1.0) <= C.HINT_TRACKING_AGREEMENT:
-        reading = steadier_grid(analysis, envelope, replace(tracked, bpm=bpm))
+        reading = steadier_grid(analysis, envelope, replace(tracked, bpm=bpm), C.HINTED_GRID_RATIOS)
     else:
-        reading = best_phase_reading(steady_grid_readings(analysis, envelope, bpm, subdivision_hint))
+        reading = best_phase_reading(
+            steadiest_grid(analysis, envelope, bpm, subdivision_hint, C.HINTED_GRID_RATIOS)
+        )
     return replace(reading, bpm=bpm)
 
 
