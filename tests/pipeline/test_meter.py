@@ -80,8 +80,18 @@ def test_repetition_needs_two_periods_of_music() -> None:
 
 def test_phrase_marks_do_not_flatter_long_periods() -> None:
     assert groove_period({1: 0.5, 2: 0.86, 3: 0.5, 4: 0.85, 6: 0.85, 8: 0.94}) == 2
-    assert groove_period({1: 0.5, 2: 0.84, 4: 0.87, 8: 0.91}) == 2
+    assert groove_period({1: 0.5, 2: 0.85, 4: 0.87, 8: 0.91}) == 2
     assert groove_period({1: 0.5, 2: 0.6, 3: 0.5, 4: 0.62, 8: 0.9}) == 8
+
+
+def test_a_bar_twice_as_long_is_chosen_when_its_halves_differ_by_more_than_the_tolerance() -> None:
+    """A 12/8 ballad (a kick on pulse 3 that pulse 1 does not have) heard through HitNet repeats 0.03
+    better over four pulses than over two: 12/8, not 6/8; a 6/8 groove repeats about as well."""
+    ballad = {1: 0.548, 2: 0.721, 3: 0.487, 4: 0.754, 6: 0.716, 8: 0.872}
+    assert groove_period(ballad) == 4
+    assert meter_for_period(groove_period(ballad), True, False, 60.0) == Meter(12, 8)
+    six_eight = {1: 0.49, 2: 0.836, 3: 0.496, 4: 0.845, 6: 0.831, 8: 0.812}
+    assert meter_for_period(groove_period(six_eight), True, False, 80.0) == Meter(6, 8)
 
 
 def test_an_odd_bar_length_must_repeat_clearly_better_than_four_fours() -> None:
