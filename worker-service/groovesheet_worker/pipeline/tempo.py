@@ -131,7 +131,7 @@ def steadier_grid(
     reading: PulseReading,
     ratios: tuple[float, ...] = C.STEADY_GRID_RATIOS,
 ) -> PulseReading:
-    """The chosen tempo's tracked pulses, or an even grid at that tempo when it sits better on the beats.
+    """The chosen tempo's tracked pulses, or the steadiest even grid near it when that reads better.
 
     A tracker can slip by half a pulse for a stretch (onto the "and"s of loud 8th-note hi-hats, or
     of hits the finder mislabelled), or drift through a fill and catch up later, its median tempo a
