@@ -35,10 +35,17 @@ FIRST_STROKE_S = 0.5
 # Bumped whenever the rendering or the cutting changes, so cached one-shots are rendered again.
 # 2: the strokes are cut where they sound (version 1 cut each 0.5 s late: a short sound's tail, or
 # the first 50 ms of the next stroke, often another velocity or class).
-RENDER_VERSION = 2
+# 3: a cut starts at most PLAN_LEAD_S before the planned stroke (version 2 started LOOKBACK_S before
+# it wherever the previous stroke's tail still rang above SILENCE_DB: most crash shots, and recorded
+# kits' rides, sounded 40-54 ms after their stroke).
+RENDER_VERSION = 3
 # One-shots are cut this long at most (a crash's tail beyond it is faded out).
 MAX_SHOT_S = 3.5
 SILENCE_DB = -60.0
+# A stroke is looked for from this long before its planned time (FluidSynth sounds it 4-5 ms late), and
+# its cut starts at most PLAN_LEAD_S before the plan.
+LOOKBACK_S = 0.05
+PLAN_LEAD_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -118,15 +125,18 @@ def _stroke_midi(program: int, path: Path, channel: int = 9) -> list[tuple[str, 
     return plan
 
 
-def _cut(audio: np.ndarray, start_s: float) -> np.ndarray | None:
-    """The stroke that starts near ``start_s``: from its first sample above SILENCE_DB of its peak."""
-    lo = int(start_s * SAMPLE_RATE)
+def _cut(audio: np.ndarray, stroke_s: float) -> np.ndarray | None:
+    """The stroke planned at ``stroke_s``: from its first sample above SILENCE_DB of its peak, looked
+    for from LOOKBACK_S before the plan, but never more than PLAN_LEAD_S before the plan (there the
+    previous stroke's tail can still ring above SILENCE_DB)."""
+    lo = max(0, int((stroke_s - LOOKBACK_S) * SAMPLE_RATE))
     seg = audio[lo : lo + int(min(STROKE_GAP_S, MAX_SHOT_S + 0.1) * SAMPLE_RATE)]
     peak = float(np.abs(seg).max()) if len(seg) else 0.0
     if peak < 1e-4:
         return None
     above = np.flatnonzero(np.abs(seg) > peak * 10 ** (SILENCE_DB / 20))
-    seg = seg[above[0] : above[-1] + 1][: int(MAX_SHOT_S * SAMPLE_RATE)]
+    first = max(int(above[0]), int((stroke_s - PLAN_LEAD_S) * SAMPLE_RATE) - lo)
+    seg = seg[first : above[-1] + 1][: int(MAX_SHOT_S * SAMPLE_RATE)]
     fade = min(len(seg) // 10, int(0.3 * SAMPLE_RATE))
     if fade > 0:
         seg = seg.copy()
@@ -152,7 +162,7 @@ def soundfont_kit(spec: SoundFontKit, cache_dir: Path) -> Kit:
         mono = audio.mean(axis=1)
         arrays: dict[str, np.ndarray] = {}
         for i, (cls, velocity, start) in enumerate(plan):
-            shot = _cut(mono, start - 0.05)
+            shot = _cut(mono, start)
             if shot is not None:
                 arrays[f"{i:04d}|{cls}|{velocity}"] = shot
         np.savez_compressed(cache, **arrays)
