@@ -61,7 +61,7 @@ RELATIVE_MERGE_RATIO = 0.01
 STEADY_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-16, 17))
 # Around the uploader's bpm: a typed tempo is rounded to a whole bpm, up to 0.8 % off at 60 bpm.
 HINTED_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-4, 5))
-# A stroke further than this (pulses) from its reading's grid counts as this far (tempo.grid_error).
+# A stroke further than this (pulses) from a grid counts as this far (tempo.grid_error).
 GRID_ERROR_CAP = 0.06
 # Beat tracking (beat_tracker.py, the dynamic programme of librosa's beat_track): how strictly it
 # holds the tempo. Lower follows a live drummer's drift further.

@@ -154,19 +154,26 @@ def steadiest_grid(
 ) -> list[PulseReading]:
     """The even grid, of those at ``bpm`` times each of ``ratios`` (by default up to 4 % either side
     of it: a grid 1 % off is half a beat off after 50 beats), that the strokes sit closest to
-    (``grid_error``), laid on the strongest onsets and read at each phase."""
-    grids = [even_grid_readings(analysis, envelope, bpm * ratio, subdivision_hint) for ratio in ratios]
-    return min(grids, key=lambda grid: min(grid_error(r, analysis) for r in grid))
+    (``grid_error`` at its best phase), laid on the strongest onsets and read at each phase. Only the
+    chosen grid is read; the others are only measured."""
+    grids = []
+    for ratio in ratios:
+        anchor = best_phase(envelope, analysis.frame_rate, 60.0 / (bpm * ratio))
+        shifted = phases(
+            even_grid(analysis, bpm * ratio, anchor), bpm * ratio, analysis, subdivision_hint, False
+        )
+        grids.append((min(grid_error(pulses, sub, analysis) for pulses, sub, _ in shifted), ratio, anchor))
+    _, ratio, anchor = min(grids, key=lambda grid: grid[0])
+    return readings_at(analysis, envelope, bpm * ratio, subdivision_hint, anchor)
 
 
-def grid_error(reading: PulseReading, analysis: RhythmAnalysis) -> float:
-    """Weighed mean distance (pulses) of the strokes from the reading's nearest 16th or 8th-note
-    triplet, each capped at GRID_ERROR_CAP so a flam or a stray hit counts as one miss."""
-    pulses = reading.pulses
+def grid_error(pulses: np.ndarray, subdivision: int, analysis: RhythmAnalysis) -> float:
+    """Weighed mean distance (pulses) of the strokes from the grid's nearest 16th or 8th-note triplet,
+    each capped at GRID_ERROR_CAP so a flam or a stray hit counts as one miss."""
     strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
     if len(pulses) < 2 or not strokes:
         return math.inf
-    step = TRIPLETS if reading.subdivision == TRIPLETS else SIXTEENTHS
+    step = TRIPLETS if subdivision == TRIPLETS else SIXTEENTHS
     position = fractional_index(pulses, np.array([s.time for s in strokes])) * step
     distance = np.minimum(np.abs(position - np.round(position)) / step, C.GRID_ERROR_CAP)
     weight = np.array([s.weight for s in strokes])
@@ -231,21 +238,11 @@ def readings_at(
     The tracker sits on the strongest onsets, which with even 8th-note hi-hats can be the "and"s as
     well as the beats; the grid moved by half a pulse (a third or two in triplets) is read too.
     """
-    if even_from is None:
-        tracked = track_pulses(envelope, analysis, bpm)
-    else:
-        first, last = analysis.played_span
-        period = 60.0 / bpm
-        start = even_from + math.floor((first - even_from) / period) * period
-        tracked = even_pulses(start, period, max(2, math.ceil((last - start) / period) + 2))
-    period = float(np.median(np.diff(tracked))) if len(tracked) > 1 else 60.0 / bpm
+    tracked = (
+        track_pulses(envelope, analysis, bpm) if even_from is None else even_grid(analysis, bpm, even_from)
+    )
     readings = []
-    for shift in PHASE_SHIFTS:
-        pulses = tracked + shift * period
-        evidence = pulse_evidence(pulses, analysis)
-        subdivision = subdivision_hint or _subdivision(evidence)
-        if subdivision == SIXTEENTHS and shift not in DUPLE_SHIFTS:
-            continue
+    for pulses, subdivision, evidence in phases(tracked, bpm, analysis, subdivision_hint):
         tracked_bpm = median_bpm(pulses)
         if evidence:  # {} is "no strokes near these pulses": the reading is scored by its prior alone
             evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
@@ -254,6 +251,36 @@ def readings_at(
         phase_score = weighed(features, C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS)
         readings.append(PulseReading(tracked_bpm, subdivision, pulses, score, evidence, phase_score))
     return readings
+
+
+def even_grid(analysis: RhythmAnalysis, bpm: float, anchor: float) -> np.ndarray:
+    """Even pulses at ``bpm`` through ``anchor``, from the last one before the music to past its end."""
+    first, last = analysis.played_span
+    period = 60.0 / bpm
+    start = anchor + math.floor((first - anchor) / period) * period
+    return even_pulses(start, period, max(2, math.ceil((last - start) / period) + 2))
+
+
+def phases(
+    tracked: np.ndarray,
+    bpm: float,
+    analysis: RhythmAnalysis,
+    subdivision_hint: int | None,
+    with_evidence: bool = True,
+) -> list[tuple[np.ndarray, int, dict[str, float]]]:
+    """``tracked`` and the grid moved by half a pulse (and by a third or two in triplets): each one's
+    pulses, subdivision (the hint, else what its evidence says) and evidence. ``with_evidence=False``
+    skips the evidence where the hint already gives the subdivision (its evidence is then {})."""
+    period = float(np.median(np.diff(tracked))) if len(tracked) > 1 else 60.0 / bpm
+    out = []
+    for shift in PHASE_SHIFTS:
+        pulses = tracked + shift * period
+        evidence = pulse_evidence(pulses, analysis) if with_evidence or subdivision_hint is None else {}
+        subdivision = subdivision_hint or _subdivision(evidence)
+        if subdivision == SIXTEENTHS and shift not in DUPLE_SHIFTS:
+            continue
+        out.append((pulses, subdivision, evidence))
+    return out
 
 
 def four_four_bar_fit(pulses: np.ndarray, analysis: RhythmAnalysis) -> float:
