@@ -103,8 +103,9 @@ train-data: setup models system-deps
 # machine two threads per run wait on each other: measured 0.7 against 2.3 steps/s), with their own
 # seed and loss weighting; the third also hears the varied closed hi-hats and cross-sticks
 # (VARIED_PIECES). training.ensemble then joins them to the three networks of the first recipe (the
-# shipped weights' first members, CYMBAL_EARS), averages them and chooses the thresholds: the cymbals
-# are heard by those three alone (they hear real recorded rides better), drums and hi-hats by all six.
+# shipped weights' first members, CYMBAL_EARS), averages them and chooses the thresholds: the ride and
+# its bell are heard by those three alone (they hear real recorded rides better), every other class,
+# the crash included, by all six.
 MEMBERS := $(TRAIN_DATA)/members
 HITNET_WEIGHTS := worker-service/groovesheet_worker/hitnet/weights
 CYMBAL_EARS ?= $(HITNET_WEIGHTS)/hitnet.pt@0,1,2
@@ -120,7 +121,7 @@ train: setup
 	test $$ra -eq 0 -a $$rb -eq 0 -a $$rc -eq 0
 	$(PY) -m training.ensemble --data $(TRAIN_DATA) --members $(CYMBAL_EARS) \
 		$(MEMBERS)/a/hitnet.pt $(MEMBERS)/b/hitnet.pt $(MEMBERS)/c/hitnet.pt \
-		--class-members ride,ride_bell,crash=0,1,2 --out $(HITNET_WEIGHTS)
+		--class-members ride,ride_bell=0,1,2 --out $(HITNET_WEIGHTS)
 	$(PY) -m training.model_card --weights $(HITNET_WEIGHTS)
 
 # Status polling under concurrent uploads (200 pollers, 20 uploads of a 5-minute MP3), about 80 s.
