@@ -1,12 +1,14 @@
 """`make eval-notation`: does the sheet say what was played? A notation benchmark of our own.
 
-    python bench/eval_notation.py [--set test|dev|fit] [--gmd 20] [--per-style 2] [--mixes 4]
+    python bench/eval_notation.py [--set test|check|dev|fit] [--gmd 20] [--per-style 2] [--mixes 4]
         [--runs pipeline oracle] [--hints none given] [--styles waltz 6/8 ...]
         [--hit-model hitnet|annoteator] [--cache /tmp/groovesheet-eval-notation] [--out eval-out/notation]
 
 Pieces with a known score (training/notation_pieces.py): excerpts of Groove MIDI Dataset
 performances (``--set test`` uses GMD's test split, ``dev`` its validation split, ``fit`` its train
-split, which bench/fit_reading.py fits the readers' weights on) and generated
+split, which bench/fit_reading.py fits the readers' weights on; ``check`` is the test set's make-up
+from other seeds: other excerpts of GMD's test split, other synthesised kits, the same presets and
+recorded kits on other pieces) and generated
 grooves in the meters GMD lacks (2/4, 3/4, 5/4, 6/8, 7/8, 12/8, a shuffle, a jazz ride, a half-time
 feel, a slow ballad, fast punk, tempo drift, pickups), each rendered on one kit, through the
 augmenter. Test kits: synthesised kits from seeds of their own (9 000 001 on; training uses seeds
@@ -97,6 +99,15 @@ SETS: dict[str, dict] = {
         "kits": ("synth-7000001", "synth-7000002", "synth-7000003", "synth-7000004", "synth-7000005",
                  "synth-7000006", "synth-7000007", "synth-7000008"),
         "filler_seed": 7_100_000,
+    },
+    # The test set's make-up (GMD's test split, the same kit families) drawn from other seeds: a second
+    # look at whether a change measured on the test set holds on pieces and kits it was not looked at on.
+    "check": {
+        "seed": 16_180,
+        "gmd_split": "test",
+        "kits": ("synth-9500001", "musescore-jazz", "synth-9500002", "avl-redzeppelin", "synth-9500003",
+                 "musescore-brush", "synth-9500004", "musescore-standard", "synth-9500005", "avl-blackpearl"),
+        "filler_seed": 9_600_000,
     },
     "dev": {
         "seed": 31_337,
