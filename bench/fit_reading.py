@@ -48,15 +48,14 @@ from groovesheet_worker.pipeline.downbeat import (  # noqa: E402
     bar_profile_features,
     phase_features,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import analyse, role_of  # noqa: E402
-from groovesheet_worker.pipeline.tempo import (  # noqa: E402
+from groovesheet_worker.pipeline.pulse_evidence import (  # noqa: E402
     SIXTEENTHS,
     TRIPLETS,
-    candidate_tempi,
     profile_features,
     reading_features,
-    readings_at,
 )
+from groovesheet_worker.pipeline.rhythm_analysis import analyse, role_of  # noqa: E402
+from groovesheet_worker.pipeline.tempo import candidate_tempi, readings_at  # noqa: E402
 from groovesheet_worker.pipeline.time_signature import parse_time_signature  # noqa: E402
 from groovesheet_worker.pipeline.types import Hit  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Tempo: the counted pulse (not its double or half), tracking through drift, and tempo sections."""
+"""Tempo: the counted pulse (not its double or half), and tracking it through drift."""
 
 from __future__ import annotations
 
@@ -6,19 +6,15 @@ import numpy as np
 import pytest
 
 from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.pulse_evidence import SIXTEENTHS, TRIPLETS
 from groovesheet_worker.pipeline.rhythm_analysis import analyse
 from groovesheet_worker.pipeline.tempo import (
-    SIXTEENTHS,
-    TRIPLETS,
     candidate_tempi,
     median_bpm,
-    pulse_evidence,
     read_pulse,
-    reading_score,
     smooth_pulses,
-    tempo_sections,
 )
-from groovesheet_worker.pipeline.types import Hit, TempoChange
+from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
 
 
@@ -179,82 +175,9 @@ def test_pulses_with_no_strokes_near_them_are_read_by_the_prior(monkeypatch) -> 
     assert reading.bpm > 0
 
 
-def test_backbeat_on_the_ands_scores_below_the_same_notes_on_the_beats() -> None:
-    on_beats = {"grid_fit": 1.0, "fit_16ths": 1.0, "fit_triplets": 0.5, "presence": 1.0, "kick_on_pulse": 1.0}
-    on_beats |= {"time_on_pulse": 1.0, "backbeat_on_pulse": 1.0, "backbeat_gap_2": 1.0}
-    on_ands = on_beats | {"backbeat_on_pulse": 0.0, "backbeat_gap_2": 0.0}
-    assert reading_score(on_beats, SIXTEENTHS, 110.0) > reading_score(on_ands, SIXTEENTHS, 110.0)
-
-
-def _backbeat_evidence(pulses: np.ndarray, extra_snares: list[float]):
-    """A kick on 1 and 3 and the snare on 2 and 4 at 100 bpm (0.6 s beats), plus unsure extra snares."""
-    hits = [Hit(0.6 * k, "kick", 0.9, 100) for k in range(0, 32, 2)]
-    hits += [Hit(0.6 * k, "snare", 0.9, 100) for k in range(1, 32, 2)]
-    hits += [Hit(t, "snare", 0.25, 90) for t in extra_snares]
-    return pulse_evidence(pulses, analyse(np.zeros(0, dtype=np.float32), SR, hits))
-
-
-def test_a_few_unsure_extra_snares_hardly_move_the_backbeat_spacing() -> None:
-    beats = 0.6 * np.arange(32)
-    clean = _backbeat_evidence(beats, [])
-    assert clean["backbeat_gap_2"] > 0.9
-    assert clean["backbeat_gap_4_or_more"] == pytest.approx(0.0)
-    # Every sixth pulse (a 6/8 backbeat read in eighths) is not every other one.
-    sixth = _backbeat_evidence(0.2 * np.arange(96), [])
-    assert sixth["backbeat_gap_2"] == pytest.approx(0.0)
-    # Hi-hats misheard as snares on a few of the other beats, at a finder's low confidence.
-    noisy = _backbeat_evidence(beats, [0.6 * k for k in (4, 10, 18, 26)])
-    assert noisy["backbeat_gap_2"] > 0.7
-    assert noisy["backbeat_gap_4_or_more"] < 0.2
-    assert noisy["backbeat_gap_1"] < 0.2
-    # At double the tempo the backbeat falls on every fourth pulse: a half-time feel.
-    double = _backbeat_evidence(0.3 * np.arange(64), [0.6 * k for k in (4, 10, 18, 26)])
-    assert double["backbeat_gap_4_or_more"] > 0.8
-
-
 def test_smoothing_keeps_a_tempo_ramp_and_removes_jitter() -> None:
     ramp = np.cumsum(np.linspace(0.6, 0.5, 200))  # a drummer slowly speeding up
     assert np.abs(smooth_pulses(ramp) - ramp).max() < 1e-6
     jitter = np.random.default_rng(0).normal(0.0, 0.01, len(ramp))
     error = smooth_pulses(ramp + jitter) - ramp
     assert np.sqrt(np.mean(error**2)) < 0.8 * np.sqrt(np.mean(jitter**2))
-
-
-def bars_at(*sections: tuple[int, float]) -> np.ndarray:
-    """Beats (4/4) of consecutive sections of (bars, bpm)."""
-    lengths = np.concatenate([np.full(bars * 4, 60.0 / bpm) for bars, bpm in sections])
-    return np.concatenate([[0.0], np.cumsum(lengths)])
-
-
-def test_a_steady_song_has_no_tempo_change() -> None:
-    beats = bars_at((12, 100.0))
-    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
-    assert main == pytest.approx(100.0)
-    assert changes == ()
-
-
-def test_a_faster_section_is_written_and_the_return_too() -> None:
-    beats = bars_at((8, 100.0), (4, 110.0), (8, 100.0))
-    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
-    assert main == pytest.approx(100.0)
-    assert [c.bar for c in changes] == [9, 13]
-    assert changes[0].bpm == pytest.approx(110.0, abs=0.1)
-    assert changes[1] == TempoChange(13, main)
-
-
-def test_one_odd_bar_or_a_small_move_is_not_a_section() -> None:
-    beats = bars_at((6, 100.0), (1, 112.0), (6, 100.0), (6, 103.0))
-    _, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
-    assert changes == ()
-
-
-def test_a_hinted_tempo_is_the_written_one() -> None:
-    beats = bars_at((12, 100.0))
-    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]), main_bpm=101.0)
-    assert (main, changes) == (101.0, ())
-
-
-def test_compound_sections_count_dotted_quarters() -> None:
-    eighths = np.arange(0, 12 * 6 + 1) * 60.0 / 210.0
-    main, _ = tempo_sections(eighths, 0, 6, 3, (0.0, eighths[-1]))
-    assert main == pytest.approx(70.0)

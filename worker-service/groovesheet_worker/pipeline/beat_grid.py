@@ -2,7 +2,7 @@
 
 One shared analysis (``rhythm_analysis``: onset envelope, classified hits), then the three readers
 in turn: ``tempo`` (the counted pulse, tracked with the drummer's drift), ``meter`` (the time
-signature) and ``downbeat`` (bar 1 and a pickup), and finally ``tempo.tempo_sections`` (the written
+signature) and ``downbeat`` (bar 1 and a pickup), and finally ``tempo_sections`` (the written
 tempo and its changes). The uploader's bpm and time signature win over every estimate: a bpm hint
 fixes the pulse's tempo (the grid still follows the drummer when the tracker agrees with it), a time
 signature fixes the meter; only the phase of the bars is then read from the music.
@@ -21,8 +21,10 @@ from groovesheet_shared.errors import TranscriptionError
 from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.downbeat import choose_bar_start
 from groovesheet_worker.pipeline.meter import MeterReading, choose_meter, hinted_meter
+from groovesheet_worker.pipeline.pulse_evidence import TRIPLETS
 from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, analyse, fractional_index
-from groovesheet_worker.pipeline.tempo import TRIPLETS, PulseReading, read_pulse, tempo_sections
+from groovesheet_worker.pipeline.tempo import PulseReading, read_pulse
+from groovesheet_worker.pipeline.tempo_sections import tempo_sections
 from groovesheet_worker.pipeline.time_signature import Meter, parse_time_signature
 from groovesheet_worker.pipeline.types import Hit, TempoGrid
 

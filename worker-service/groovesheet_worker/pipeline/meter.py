@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
+from groovesheet_worker.pipeline.pulse_evidence import TRIPLETS
 from groovesheet_worker.pipeline.rhythm_analysis import GROOVE_ROLES, KICK, RhythmAnalysis, fractional_index
-from groovesheet_worker.pipeline.tempo import TRIPLETS, PulseReading
+from groovesheet_worker.pipeline.tempo import PulseReading
 from groovesheet_worker.pipeline.time_signature import Meter
 
 # Bar lengths (pulses) a groove's period is looked for at, shortest first.

@@ -38,7 +38,7 @@ ROLE_CONFIDENCE_CALIBRATION: dict[str, tuple[float, float]] = {
 # Softer than this (MIDI velocity) is a ghost note: texture, not the backbeat.
 GHOST_VELOCITY = 50
 
-# --- tempo (tempo.py) ---
+# --- tempo (tempo.py, pulse_evidence.py, tempo_sections.py) ---
 # Where the counted pulse is looked for.
 TEMPO_RANGE = (40.0, 240.0)
 # A pedal hi-hat stroke this close to the next or previous one plays faster than any backbeat can
@@ -92,7 +92,7 @@ TRIPLET_MARGIN = 0.05
 PRIOR_CENTRE_BPM = 105.0
 COMPOUND_PRIOR_CENTRE_BPM = 62.0
 PRIOR_OCTAVES = 1.0
-# Score of a tempo reading: these weights times tempo.reading_features (each term is 0..1, the
+# Score of a tempo reading: these weights times pulse_evidence.reading_features (each term is 0..1, the
 # prior a log-density). Fitted by bench/fit_reading.py on GMD's train split and generated pieces of
 # their own seeds, from the true strokes and from the default hit model's hits (weighed by
 # ROLE_CONFIDENCE_CALIBRATION): the softmax over each piece's readings.

@@ -26,7 +26,8 @@ The winning reading's pulses follow the drummer's drift (a dynamic-programming t
 to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
 better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
 whose median tempo a fill pulled a few percent off). ``tempo_sections`` writes the median tempo and a
-change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``.
+change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``. The features are
+``pulse_evidence.py``'s, the sections ``tempo_sections.py``'s.
 """
 
 from __future__ import annotations
@@ -39,23 +40,18 @@ import numpy as np
 from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.beat_tracker import autocorrelate, track_beats
 from groovesheet_worker.pipeline.downbeat import phase_scores
-from groovesheet_worker.pipeline.rhythm_analysis import (
-    CRASH,
-    KICK,
-    SNARE,
-    TIME,
-    RhythmAnalysis,
-    Stroke,
-    fractional_index,
+from groovesheet_worker.pipeline.pulse_evidence import (
+    SIXTEENTHS,
+    TRIPLETS,
+    pulse_evidence,
+    range_penalty,
+    reading_features,
+    subdivision_of,
+    weighed,
 )
+from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, fractional_index
 from groovesheet_worker.pipeline.time_signature import Meter
-from groovesheet_worker.pipeline.types import TempoChange
 
-SIXTEENTHS, TRIPLETS = 4, 3
-# Roles whose place in the pulse (on it, on its 16ths or triplets) the reading's score weighs.
-PROFILE_ROLES: tuple[str, ...] = ("kick", "snare", "ghost", "time", "pedal", "tom")
-# A reading outside TEMPO_RANGE (a tracker that wandered off) is never chosen.
-OUT_OF_RANGE_PENALTY = 100.0
 FOUR_FOUR = Meter(4, 4)
 # Ratios of the strongest autocorrelation peaks that are candidates too.
 RELATED_RATIOS: tuple[float, ...] = (2.0, 0.5, 1.5, 2 / 3, 4 / 3, 3 / 4)
@@ -247,7 +243,7 @@ def readings_at(
         if evidence:  # {} is "no strokes near these pulses": the reading is scored by its prior alone
             evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
         features = reading_features(evidence, subdivision, tracked_bpm)
-        score = weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(tracked_bpm)
+        score = weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - range_penalty(tracked_bpm)
         phase_score = weighed(features, C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS)
         readings.append(PulseReading(tracked_bpm, subdivision, pulses, score, evidence, phase_score))
     return readings
@@ -276,7 +272,7 @@ def phases(
     for shift in PHASE_SHIFTS:
         pulses = tracked + shift * period
         evidence = pulse_evidence(pulses, analysis) if with_evidence or subdivision_hint is None else {}
-        subdivision = subdivision_hint or _subdivision(evidence)
+        subdivision = subdivision_hint or subdivision_of(evidence)
         if subdivision == SIXTEENTHS and shift not in DUPLE_SHIFTS:
             continue
         out.append((pulses, subdivision, evidence))
@@ -369,247 +365,3 @@ def best_phase(envelope: np.ndarray, frame_rate: float, period: float) -> float:
 def median_bpm(pulses: np.ndarray) -> float:
     intervals = np.diff(pulses)
     return 60.0 / float(np.median(intervals)) if len(intervals) else C.FALLBACK_BPM
-
-
-def pulse_evidence(pulses: np.ndarray, analysis: RhythmAnalysis) -> dict[str, float]:
-    """How the strokes sit on a pulse grid: the terms ``reading_score`` weighs (0..1 each)."""
-    strokes = analysis.strokes
-    backbeat_strokes = set(analysis.backbeat_strokes())
-    if len(pulses) < 2 or not strokes:
-        return {}
-    period = float(np.median(np.diff(pulses)))
-    tolerance = max(C.GRID_TOLERANCE, C.GRID_TOLERANCE_SECONDS / period)
-    inside = [s for s in strokes if pulses[0] - period / 2 <= s.time <= pulses[-1] + period / 2]
-    if not inside:
-        return {}
-    position = fractional_index(pulses, np.array([s.time for s in inside]))
-    weight = np.array([s.weight for s in inside])
-    role = np.array([s.role for s in inside])
-
-    def off(step: int) -> np.ndarray:
-        return np.abs(position * step - np.round(position * step)) / step
-
-    on_pulse = off(1) <= tolerance
-    evidence = {
-        "time_on_pulse": _share(weight[role == TIME], on_pulse[role == TIME], default=0.5),
-        "fit_16ths": _share(weight, off(4) <= tolerance),
-        "fit_triplets": _share(weight, off(3) <= tolerance),
-        "kick_on_pulse": _share(weight[role == KICK], on_pulse[role == KICK], default=0.5),
-        "presence": _presence(position[role != CRASH], tolerance),
-    }
-    backbeat = np.array([s in backbeat_strokes for s in inside])
-    if backbeat.sum() >= C.MIN_BACKBEAT_STROKES:
-        evidence["backbeat_on_pulse"] = _share(weight[backbeat], on_pulse[backbeat])
-        landed = backbeat & on_pulse
-        if landed.sum() >= C.MIN_BACKBEAT_STROKES:
-            evidence |= _backbeat_spacing(np.round(position[landed]).astype(int), weight[landed])
-    evidence |= _pulse_profile(position, weight, _profile_roles(inside), tolerance)
-    gaps = _note_gaps(position, np.array([s.time for s in inside]))
-    if len(gaps):
-        evidence["fine_notes_16ths"] = float(np.mean(gaps < C.FINE_GAP))
-        evidence["fine_notes_triplets"] = float(np.mean(gaps < C.FINE_GAP_TRIPLETS))
-        evidence["coarse_notes"] = float(np.mean(gaps >= C.COARSE_GAP))
-    return evidence
-
-
-def _backbeat_spacing(pulse: np.ndarray, weight: np.ndarray) -> dict[str, float]:
-    """How the backbeat's weight spreads over the pulses it lands on (each 0..1).
-
-    - ``backbeat_gap_2``: every other pulse: all its weight on the odd pulses or on the even ones,
-      and spread over both of that parity's pulses in every four and over the pulses counted in
-      threes (every sixth pulse, a 6/8 backbeat counted in eighths, is not every other one);
-    - ``backbeat_gap_4_or_more``: on one parity, but every fourth pulse only (double the tempo
-      turns a backbeat into a half-time feel);
-    - ``backbeat_gap_1``: every pulse (half the tempo of a kick-snare 8th-note beat): of the pulses
-      that carry a typical backbeat pulse's weight (BACKBEAT_PULSE_SHARE), the share whose next
-      pulse carries it too.
-
-    Weighed shares rather than gaps between landings, so a few unsure extra snares (a hi-hat
-    misheard) move each a little instead of breaking every gap they fall in.
-    """
-    total = float(weight.sum())
-    if total <= 0:
-        return {}
-    by_four = np.bincount(pulse % 4, weights=weight, minlength=4)
-    by_two = by_four[:2] + by_four[2:]
-    alternates = float(abs(by_two[0] - by_two[1]) / total)
-    same = by_four[[int(np.argmax(by_two)), int(np.argmax(by_two)) + 2]]
-    fourth = float(abs(same[0] - same[1]) / same.sum()) if same.sum() > 0 else 0.0
-    by_three = np.bincount(pulse % 3, weights=weight, minlength=3)
-    threes = float((by_three.max() / total - 1 / 3) * 1.5)
-    per_pulse = np.bincount(pulse - pulse.min(), weights=weight)
-    typical = float(np.median(per_pulse[per_pulse > 0]))
-    carries = per_pulse >= C.BACKBEAT_PULSE_SHARE * typical
-    return {
-        "backbeat_gap_2": alternates * (1.0 - fourth) * (1.0 - threes),
-        "backbeat_gap_4_or_more": alternates * fourth,
-        "backbeat_gap_1": float(np.sum(carries[:-1] & carries[1:]) / max(1, np.sum(carries[:-1]))),
-    }
-
-
-def _profile_roles(strokes: list[Stroke]) -> np.ndarray:
-    """Each stroke's role for the pulse profile: ghost snares apart from the main ones."""
-    return np.array(["ghost" if s.role == SNARE and s.is_ghost else s.role for s in strokes])
-
-
-def _pulse_profile(
-    position: np.ndarray, weight: np.ndarray, roles: np.ndarray, tolerance: float
-) -> dict[str, float]:
-    """Where in the pulse each role plays: its share of weight on each 16th (``kick@0/4`` is the kick
-    on the pulse) and on each 8th-note triplet (``snare@2/3``)."""
-    profile: dict[str, float] = {}
-    for division in (SIXTEENTHS, TRIPLETS):
-        steps = position * division
-        on_grid = np.abs(steps - np.round(steps)) <= tolerance * division
-        slot = np.round(steps).astype(int) % division
-        for role in PROFILE_ROLES:
-            mine = roles == role
-            total = float(weight[mine].sum())
-            for k in range(division):
-                chosen = mine & on_grid & (slot == k)
-                profile[f"{role}@{k}/{division}"] = float(weight[chosen].sum() / total) if total else 0.0
-    return profile
-
-
-def _share(weight: np.ndarray, chosen: np.ndarray, default: float = 0.0) -> float:
-    total = float(weight.sum())
-    return float(weight[chosen].sum() / total) if total > 0 else default
-
-
-def _presence(position: np.ndarray, tolerance: float) -> float:
-    """Share of the pulses, from the first stroke to the last, that have a stroke on them."""
-    if not len(position):
-        return 0.0
-    first, last = math.ceil(position.min() - tolerance), math.floor(position.max() + tolerance)
-    if last < first:
-        return 0.0
-    nearest = np.round(position)
-    hit = {int(k) for k, p in zip(nearest, position, strict=True) if abs(p - k) <= tolerance}
-    return len(hit & set(range(first, last + 1))) / (last - first + 1)
-
-
-def _note_gaps(position: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Gaps (pulses) between successive notes, strokes closer than SAME_NOTE_SECONDS being one note."""
-    order = np.argsort(times)
-    times, position = times[order], position[order]
-    keep = np.concatenate([[True], np.diff(times) > C.SAME_NOTE_SECONDS])
-    return np.diff(position[keep])
-
-
-def _subdivision(evidence: dict[str, float]) -> int:
-    triplets, sixteenths = evidence.get("fit_triplets", 0.0), evidence.get("fit_16ths", 0.0)
-    return TRIPLETS if triplets > sixteenths + C.TRIPLET_MARGIN else SIXTEENTHS
-
-
-def reading_features(evidence: dict[str, float], subdivision: int, bpm: float) -> dict[str, float]:
-    """The terms of a reading's score, each oriented so that higher means more like a drummer's reading."""
-    if not evidence:
-        return {"prior": tempo_prior(bpm, subdivision)}
-    fine = evidence.get("fine_notes_triplets" if subdivision == TRIPLETS else "fine_notes_16ths", 0.0)
-    return {
-        "grid_fit": evidence["fit_triplets"] if subdivision == TRIPLETS else evidence["fit_16ths"],
-        "pulse_presence": evidence["presence"],
-        "kick_on_pulse": evidence["kick_on_pulse"],
-        "time_on_pulse": evidence["time_on_pulse"],
-        "backbeat_on_pulse": evidence.get("backbeat_on_pulse", 0.5),
-        "backbeat_every_pulse": evidence.get("backbeat_gap_1", 0.0),
-        "backbeat_every_other_pulse": evidence.get("backbeat_gap_2", 0.0),
-        "backbeat_every_fourth_pulse": evidence.get("backbeat_gap_4_or_more", 0.0),
-        "not_finer_than_16ths": -fine,
-        "not_all_quarters": -evidence.get("coarse_notes", 0.0),
-        "four_four_bar_fit": evidence.get("four_four_bar_fit", 0.0),
-        "triplets": float(subdivision == TRIPLETS),
-        "prior": tempo_prior(bpm, subdivision),
-    } | {name: evidence.get(name, 0.0) for name in profile_features(subdivision)}
-
-
-def profile_features(subdivision: int) -> list[str]:
-    """The pulse-profile features a reading in ``subdivision`` is scored with."""
-    return [f"{role}@{k}/{subdivision}" for role in PROFILE_ROLES for k in range(subdivision)]
-
-
-def reading_score(evidence: dict[str, float], subdivision: int, bpm: float) -> float:
-    """How a drummer would rate this tempo level (higher is better): READING_WEIGHTS times the features."""
-    features = reading_features(evidence, subdivision, bpm)
-    return weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(bpm)
-
-
-def weighed(features: dict[str, float], weights: dict[str, float]) -> float:
-    return sum(weights.get(name, 0.0) * value for name, value in features.items())
-
-
-def _range_penalty(bpm: float) -> float:
-    low, high = C.TEMPO_RANGE
-    inside = low * (1 - C.CANDIDATE_MERGE_RATIO) <= bpm <= high * (1 + C.CANDIDATE_MERGE_RATIO)
-    return 0.0 if inside else OUT_OF_RANGE_PENALTY
-
-
-def tempo_prior(bpm: float, subdivision: int) -> float:
-    """Log-normal log-prior of a counted pulse; a slow pulse divided in three is a compound meter's."""
-    compound = subdivision == TRIPLETS and bpm < C.COMPOUND_MAX_PULSE_BPM
-    centre = C.COMPOUND_PRIOR_CENTRE_BPM if compound else C.PRIOR_CENTRE_BPM
-    return -0.5 * (math.log2(bpm / centre) / C.PRIOR_OCTAVES) ** 2
-
-
-def tempo_sections(
-    beats: np.ndarray,
-    downbeat: int,
-    beats_per_bar: int,
-    beats_per_pulse: int,
-    played: tuple[float, float],
-    main_bpm: float | None = None,
-) -> tuple[float, tuple[TempoChange, ...]]:
-    """The written tempo (``main_bpm``, else the median over the played bars) and its changes.
-
-    Bars are measured from their own beats. A run of at least MIN_SECTION_BARS bars more than
-    TEMPO_CHANGE_THRESHOLD away from the tempo in force starts a section; a section is written at
-    its median tempo, or at the main tempo when it is that close to it.
-    """
-    bar_tempi = _bar_tempi(beats, downbeat, beats_per_bar, beats_per_pulse, played)
-    if not bar_tempi:
-        return float(main_bpm or median_bpm(beats) / beats_per_pulse), ()
-    bars = sorted(bar_tempi)
-    values = np.array([bar_tempi[b] for b in bars])
-    main = float(main_bpm if main_bpm is not None else np.median(values))
-    smooth = np.array([np.median(values[max(0, i - 1) : i + 2]) for i in range(len(values))])
-
-    starts = [0]
-    current = float(np.median(values[: C.MIN_SECTION_BARS]))
-    i = 0
-    while i < len(values):
-        run = 0
-        while i + run < len(values) and abs(smooth[i + run] / current - 1.0) > C.TEMPO_CHANGE_THRESHOLD:
-            run += 1
-        if run >= C.MIN_SECTION_BARS:
-            starts.append(i)
-            current = float(np.median(values[i : i + run]))
-            i += run
-        else:
-            i += 1
-    changes: list[TempoChange] = []
-    written_before = main
-    for k, start in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(values)
-        tempo = float(np.median(values[start:end]))
-        written = main if abs(tempo / main - 1.0) <= C.TEMPO_CHANGE_THRESHOLD else round(tempo, 1)
-        if written != written_before:
-            changes.append(TempoChange(bar=bars[start], bpm=written))
-            written_before = written
-    return main, tuple(changes)
-
-
-def _bar_tempi(
-    beats: np.ndarray, downbeat: int, beats_per_bar: int, beats_per_pulse: int, played: tuple[float, float]
-) -> dict[int, float]:
-    """Counted tempo of every bar (1-based) that lies within the played music."""
-    out: dict[int, float] = {}
-    first, last = played
-    bar = 1
-    start = downbeat
-    while start + beats_per_bar < len(beats):
-        times = beats[start : start + beats_per_bar + 1]
-        if times[0] >= first - 1e-6 and times[-1] <= last + (times[-1] - times[-2]):
-            out[bar] = 60.0 / float(np.median(np.diff(times))) / beats_per_pulse
-        start += beats_per_bar
-        bar += 1
-    return out
