@@ -191,15 +191,19 @@ def profile_features(subdivision: int) -> list[str]:
 
 def reading_score(evidence: dict[str, float], subdivision: int, bpm: float) -> float:
     """How a drummer would rate this tempo level (higher is better): READING_WEIGHTS times the features."""
-    features = reading_features(evidence, subdivision, bpm)
-    return weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - range_penalty(bpm)
+    return level_score(reading_features(evidence, subdivision, bpm), bpm)
+
+
+def level_score(features: dict[str, float], bpm: float) -> float:
+    """``reading_score`` of features already computed (``reading_features``) for a reading at ``bpm``."""
+    return weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - _range_penalty(bpm)
 
 
 def weighed(features: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weights.get(name, 0.0) * value for name, value in features.items())
 
 
-def range_penalty(bpm: float) -> float:
+def _range_penalty(bpm: float) -> float:
     low, high = C.TEMPO_RANGE
     inside = low * (1 - C.CANDIDATE_MERGE_RATIO) <= bpm <= high * (1 + C.CANDIDATE_MERGE_RATIO)
     return 0.0 if inside else OUT_OF_RANGE_PENALTY

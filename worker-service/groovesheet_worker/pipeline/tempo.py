@@ -43,8 +43,8 @@ from groovesheet_worker.pipeline.downbeat import phase_scores
 from groovesheet_worker.pipeline.pulse_evidence import (
     SIXTEENTHS,
     TRIPLETS,
+    level_score,
     pulse_evidence,
-    range_penalty,
     reading_features,
     subdivision_of,
     weighed,
@@ -243,7 +243,7 @@ def readings_at(
         if evidence:  # {} is "no strokes near these pulses": the reading is scored by its prior alone
             evidence["four_four_bar_fit"] = four_four_bar_fit(pulses, analysis)
         features = reading_features(evidence, subdivision, tracked_bpm)
-        score = weighed(features, C.READING_WEIGHTS | C.PULSE_PROFILE_WEIGHTS) - range_penalty(tracked_bpm)
+        score = level_score(features, tracked_bpm)
         phase_score = weighed(features, C.PHASE_WEIGHTS | C.PHASE_PROFILE_WEIGHTS)
         readings.append(PulseReading(tracked_bpm, subdivision, pulses, score, evidence, phase_score))
     return readings
