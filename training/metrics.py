@@ -60,6 +60,16 @@ class Tally:
         return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def pooled_f(pieces: Iterable[tuple[Sequence[Event], Sequence[Event]]], classes: Sequence[str]) -> float:
+    """F pooled over ``classes``, each class matched on its own (a closed stroke written as a pedal
+    is a miss and a false stroke)."""
+    tally = Tally()
+    for ref, est in pieces:
+        for cls in classes:
+            tally.add(cls, [t for t, c, _ in ref if c == cls], [t for t, c, _ in est if c == cls])
+    return tally.pooled_f(classes)
+
+
 def score(pieces: Iterable[tuple[Sequence[Event], Sequence[Event]]]) -> dict[str, float]:
     """``pieces`` yields (reference, estimate) event lists; returns the named scores."""
     fine, five, special = Tally(), Tally(), Tally()

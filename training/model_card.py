@@ -135,7 +135,9 @@ keep only the surer one (`hitnet/peaks.py`).
 ## Classes and thresholds
 Thresholds are chosen per class on 100 training-kit pieces that were never trained on ("tuning")
 together with the MuldjordKit pieces: a real kit recorded with microphones sets the snare and
-cross-stick thresholds where real drums need them. "Held-out kits": GMD's validation split (drummers'
+cross-stick thresholds where real drums need them. The articulations of one drum (the hi-hat's
+closed, open and pedal; snare and cross-stick; ride and bell) are then chosen again together, on the
+pooled F of the drum's classes, since the surer one takes the stroke. "Held-out kits": GMD's validation split (drummers'
 performances never trained on) played on synthesised kits from seeds no training piece uses.
 "MuldjordKit": the same split on the real kit; the model trains on other performances played on it
 and its thresholds are chosen partly on these pieces, so this column is not a held-out kit.

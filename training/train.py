@@ -31,11 +31,13 @@ from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
 from groovesheet_worker.model_files import sha256_of
 
 from .classes import CLASS_INDEX, CLASSES
-from .metrics import score
+from .metrics import pooled_f, score
 
 TUNING_PIECES = 100
 CROP_FRAMES = 400
 THRESHOLD_GRID = np.round(np.arange(0.15, 0.80, 0.05), 2)
+# Passes over one drum's articulations when their thresholds are chosen together (tune_thresholds).
+SAME_DRUM_ROUNDS = 2
 # Time-keeping strokes a kick or snare at the same moment can mask, and the drums that mask them.
 MASKED = tuple(CLASS_INDEX[c] for c in ("hihat_closed", "hihat_open", "ride", "ride_bell"))
 MASKERS = tuple(CLASS_INDEX[c] for c in ("kick", "snare"))
@@ -162,7 +164,14 @@ def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[f
 
 
 def tune_thresholds(model: nn.Module, pieces: list[Piece]) -> list[float]:
-    """Per class, the grid threshold with the best pooled F on ``pieces``."""
+    """Per class, the grid threshold with the best pooled F on ``pieces``; then, drum by drum, the
+    articulations that share a stroke (``SAME_DRUM``) chosen again together.
+
+    pick_peaks keeps one articulation of a drum per stroke, so a class's threshold also decides how
+    many strokes of its neighbours it takes: a pedal hi-hat chosen on its own F at a low threshold
+    wins closed strokes it is only faintly heard in. The second pass moves each threshold of the
+    group in turn, the others at their current values, to the best pooled F of the drum's classes.
+    """
     outs = [activations(model, p.spec) for p in pieces]
     best = []
     for c, cls in enumerate(CLASSES):
@@ -173,6 +182,20 @@ def tune_thresholds(model: nn.Module, pieces: list[Piece]) -> list[float]:
             s = score((p.events(), predict_events(a, v, ths)) for p, (a, v) in zip(pieces, outs, strict=True))
             scores.append(s[f"F_{cls}"])
         best.append(float(THRESHOLD_GRID[int(np.argmax(scores))]))
+    for group in SAME_DRUM:
+        names = [CLASSES[g] for g in group]
+        for _ in range(SAME_DRUM_ROUNDS):
+            for c in group:
+                scores = []
+                for th in THRESHOLD_GRID:
+                    ths = [best[g] if g in group else 1.1 for g in range(len(CLASSES))]
+                    ths[c] = float(th)
+                    events = (
+                        (p.events(), predict_events(a, v, ths))
+                        for p, (a, v) in zip(pieces, outs, strict=True)
+                    )
+                    scores.append(pooled_f(events, names))
+                best[c] = float(THRESHOLD_GRID[int(np.argmax(scores))])
     return best
 
 

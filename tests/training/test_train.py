@@ -122,3 +122,49 @@ def test_hi_hats_under_a_kick_or_snare_weigh_more_in_the_loss() -> None:
     assert weights[0, 1, hh] == 3.0 and weights[0, 1, kick] == 1.0
     assert weights[0, 2, ride] == 1.0 and weights[0, 0].eq(1.0).all()
     assert coincidence_weights(target, 1.0).eq(1.0).all()
+
+
+class _Heard(torch.nn.Module):
+    """A stand-in network: the "spectrogram" is already the onset logits of every class."""
+
+    def forward(self, spec: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return spec, torch.full_like(spec, 0.5)
+
+
+class _Played:
+    def __init__(self, heard: np.ndarray, strokes: list[tuple[int, str]]) -> None:
+        self.spec = np.log(heard / (1 - heard)).astype(np.float32)
+        self.strokes = strokes
+
+    def events(self) -> list[tuple[float, str, int]]:
+        return [(frame / 100, cls, 100) for frame, cls in self.strokes]
+
+
+def test_one_drums_articulations_get_thresholds_chosen_together() -> None:
+    # Eight closed hi-hat strokes, each also faintly heard as a pedal; two pedal strokes, as faint,
+    # each also heard a little as a closed hi-hat.
+    closed, pedal, kick = CLASS_INDEX["hihat_closed"], CLASS_INDEX["hihat_pedal"], CLASS_INDEX["kick"]
+    heard = np.full((400, len(CLASSES)), 0.01)
+    strokes = []
+    for i in range(10):
+        frame = 20 + 35 * i
+        heard[frame, pedal] = 0.2
+        heard[frame, closed] = 0.37 if i < 8 else 0.3
+        strokes.append((frame, "hihat_closed" if i < 8 else "hihat_pedal"))
+        heard[frame + 10, kick] = 0.9
+        strokes.append((frame + 10, "kick"))
+    piece = _Played(heard, strokes)
+    model = _Heard()
+
+    def written(thresholds: list[float]) -> list[tuple[int, str]]:
+        return sorted(
+            (round(t * 100), c)
+            for t, c, _ in train.predict_events(*train.activations(model, piece.spec), thresholds)
+        )
+
+    # Each chosen on its own F: the closed hi-hat 0.35 (above its faint pedal strokes), the pedal
+    # the lowest (its two strokes, eight false); together the pedal then takes every closed stroke.
+    alone = [0.5] * len(CLASSES)
+    alone[closed], alone[pedal] = 0.35, float(train.THRESHOLD_GRID[0])
+    assert {c for _, c in written(alone)} == {"kick", "hihat_pedal"}
+    assert written(train.tune_thresholds(model, [piece])) == sorted(strokes)
