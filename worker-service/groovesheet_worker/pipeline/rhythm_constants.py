@@ -28,12 +28,12 @@ MIN_HIT_WEIGHT = 0.05
 # hi-hat heard as a snare or a pedal hi-hat comes with a low confidence, and should hardly count.
 CONFIDENCE_CLIP = (0.01, 0.99)
 ROLE_CONFIDENCE_CALIBRATION: dict[str, tuple[float, float]] = {
-    "kick": (1.85, 2.17),
-    "snare": (2.31, 2.37),
-    "time": (1.87, 2.08),
-    "pedal": (1.48, 2.32),
-    "crash": (1.58, 2.29),
-    "tom": (2.09, 1.65),
+    "kick": (2.01, 2.03),
+    "snare": (2.41, 2.45),
+    "time": (2.02, 2.37),
+    "pedal": (1.92, 2.44),
+    "crash": (2.22, 2.55),
+    "tom": (2.44, 1.87),
 }
 # Softer than this (MIDI velocity) is a ghost note: texture, not the backbeat.
 GHOST_VELOCITY = 50
