@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from groovesheet_worker.hitnet.network import HitNet
-from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups
+from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups, stream_pairs
 from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
 from groovesheet_worker.model_files import sha256_of
 
@@ -43,6 +43,7 @@ MASKED = tuple(CLASS_INDEX[c] for c in ("hihat_closed", "hihat_open", "ride", "r
 MASKERS = tuple(CLASS_INDEX[c] for c in ("kick", "snare"))
 # Articulations of one drum that cannot sound together (hitnet.peaks), as class indices.
 SAME_DRUM = same_drum_groups(CLASSES)
+STREAMS = stream_pairs(CLASSES)
 
 
 class Piece:
@@ -159,7 +160,7 @@ def activations(model: nn.Module, spec: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[float, str, int]]:
-    peaks = pick_peaks(act, vel, thresholds, SAME_DRUM)
+    peaks = pick_peaks(act, vel, thresholds, SAME_DRUM, STREAMS)
     return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in peaks]
 
 

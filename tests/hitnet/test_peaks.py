@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from groovesheet_worker.hitnet.peaks import MIN_GAP_FRAMES, SAME_DRUM_FRAMES, pick_peaks, same_drum_groups
+from groovesheet_worker.hitnet.peaks import (
+    MIN_GAP_FRAMES,
+    SAME_DRUM_FRAMES,
+    STREAM_MAX_GAP_SECONDS,
+    pick_peaks,
+    same_drum_groups,
+    stream_pairs,
+)
 
 
 def _bump(n: int, centre: float, height: float) -> np.ndarray:
@@ -81,3 +88,31 @@ def test_the_hi_hat_is_one_drum_struck_open_closed_or_pedalled() -> None:
     thresholds = [0.3, 0.35, 0.25, 0.4]
     picked = [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), thresholds, groups)]
     assert picked == [(0.1, 0), (0.3, 2), (0.4, 0), (0.4, 3)]
+
+
+def _hi_hat(frames: int, closed: list[int], pedal: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Activations of (hihat_closed, hihat_pedal) with peaks at the given frames; the streams rule."""
+    act = np.zeros((frames, 2), dtype=np.float32)
+    for f in closed:
+        act[:, 0] += _bump(frames, f, 0.8)
+    for f in pedal:
+        act[:, 1] += _bump(frames, f, 0.6)
+    return act, stream_pairs(("hihat_closed", "hihat_pedal"))
+
+
+def test_a_pedal_stroke_inside_the_hands_closed_stream_is_written_closed() -> None:
+    # 8ths at 120 bpm (25 frames apart); the fourth is heard as the foot.
+    act, streams = _hi_hat(200, [10, 35, 60, 110, 135], [85])
+    peaks = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], streams=streams)
+    assert [(round(p.time * 100), p.cls) for p in peaks] == [(f, 0) for f in (10, 35, 60, 85, 110, 135)]
+    # Without the rule it stays a pedal stroke.
+    assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5])].count(1) == 1
+
+
+def test_pedal_strokes_off_the_stream_stay_pedal() -> None:
+    # Before the stream starts, off-centre between two hand strokes, evenly between two hand strokes
+    # further apart than a stream's, and with a hand stroke on it: all the foot's.
+    act, streams = _hi_hat(420, [50, 75, 100, 175, 190, 320, 399], [30, 120, 175, 255])
+    assert STREAM_MAX_GAP_SECONDS < (255 - 190) / 100
+    picked = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], streams=streams)
+    assert sorted(round(p.time * 100) for p in picked if p.cls == 1) == [30, 120, 175, 255]

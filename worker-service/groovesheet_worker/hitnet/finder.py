@@ -16,7 +16,7 @@ from groovesheet_shared.errors import TranscriptionError
 
 from ..model_files import sha256_of
 from ..pipeline.types import INSTRUMENTS, Hit
-from .peaks import pick_peaks, same_drum_groups
+from .peaks import pick_peaks, same_drum_groups, stream_pairs
 from .spectrogram import SAMPLE_RATE, drum_track_spectrogram
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
@@ -91,6 +91,7 @@ class NetHitFinder:
         self.model = load_network(saved)
         self.thresholds: list[float] = [float(t) for t in saved["thresholds"]]
         self.same_drum = same_drum_groups(INSTRUMENTS)
+        self.streams = stream_pairs(INSTRUMENTS)
         self._torch = torch
 
     def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
@@ -114,7 +115,7 @@ class NetHitFinder:
                 confidence=round(p.activation, 4),
                 velocity=int(np.clip(round(p.velocity * 127), 1, 127)),
             )
-            for p in pick_peaks(act, vel, self.thresholds, self.same_drum)
+            for p in pick_peaks(act, vel, self.thresholds, self.same_drum, self.streams)
         ]
 
     def find_hits(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> list[Hit]:
