@@ -30,8 +30,8 @@ CONFIDENCE_CLIP = (0.01, 0.99)
 ROLE_CONFIDENCE_CALIBRATION: dict[str, tuple[float, float]] = {
     "kick": (2.01, 2.03),
     "snare": (2.41, 2.45),
-    "time": (2.02, 2.37),
-    "pedal": (1.92, 2.44),
+    "time": (1.90, 2.09),
+    "pedal": (1.97, 2.43),
     "crash": (2.22, 2.55),
     "tom": (2.44, 1.87),
 }
