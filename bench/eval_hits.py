@@ -79,13 +79,13 @@ def _score_tracks(activations, tracks, data, adt, thresholds) -> dict:
     """adt_eval's per-track scores of the peaks picked with ``thresholds``."""
     import mdb  # type: ignore[import-not-found]
 
-    from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups, stream_pairs
+    from groovesheet_worker.hitnet.peaks import peak_rules, pick_peaks
 
     per_track = {}
     for track in tracks:
         act, vel = activations[track]
         est: dict[str, list[float]] = {c: [] for c in FIVE}
-        for p in pick_peaks(act, vel, thresholds, same_drum_groups(INSTRUMENTS), stream_pairs(INSTRUMENTS)):
+        for p in pick_peaks(act, vel, thresholds, peak_rules(INSTRUMENTS)):
             est[FIVE_CLASS[INSTRUMENTS[p.cls]]].append(p.time)
         per_track[track] = adt.score_track(mdb.reference_events(track, data), est, 0.05)
     return per_track

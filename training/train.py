@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from groovesheet_worker.hitnet.network import HitNet
-from groovesheet_worker.hitnet.peaks import pick_peaks, same_drum_groups, stream_pairs
+from groovesheet_worker.hitnet.peaks import peak_rules, pick_peaks
 from groovesheet_worker.hitnet.spectrogram import FRAME_RATE, n_bands
 from groovesheet_worker.model_files import sha256_of
 
@@ -42,8 +42,7 @@ SAME_DRUM_ROUNDS = 2
 MASKED = tuple(CLASS_INDEX[c] for c in ("hihat_closed", "hihat_open", "ride", "ride_bell"))
 MASKERS = tuple(CLASS_INDEX[c] for c in ("kick", "snare"))
 # Articulations of one drum that cannot sound together (hitnet.peaks), as class indices.
-SAME_DRUM = same_drum_groups(CLASSES)
-STREAMS = stream_pairs(CLASSES)
+RULES = peak_rules(CLASSES)
 
 
 class Piece:
@@ -160,13 +159,13 @@ def activations(model: nn.Module, spec: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def predict_events(act: np.ndarray, vel: np.ndarray, thresholds) -> list[tuple[float, str, int]]:
-    peaks = pick_peaks(act, vel, thresholds, SAME_DRUM, STREAMS)
+    peaks = pick_peaks(act, vel, thresholds, RULES)
     return [(p.time, CLASSES[p.cls], round(p.velocity * 127)) for p in peaks]
 
 
 def tune_thresholds(model: nn.Module, pieces: list[Piece]) -> list[float]:
     """Per class, the grid threshold with the best pooled F on ``pieces``; then, drum by drum, the
-    articulations that share a stroke (``SAME_DRUM``) chosen again together.
+    articulations that share a stroke (``RULES.same_drum``) chosen again together.
 
     pick_peaks keeps one articulation of a drum per stroke, so a class's threshold also decides how
     many strokes of its neighbours it takes: a pedal hi-hat chosen on its own F at a low threshold
@@ -183,7 +182,7 @@ def tune_thresholds(model: nn.Module, pieces: list[Piece]) -> list[float]:
             s = score((p.events(), predict_events(a, v, ths)) for p, (a, v) in zip(pieces, outs, strict=True))
             scores.append(s[f"F_{cls}"])
         best.append(float(THRESHOLD_GRID[int(np.argmax(scores))]))
-    for group in SAME_DRUM:
+    for group in RULES.same_drum:
         names = [CLASSES[g] for g in group]
         for _ in range(SAME_DRUM_ROUNDS):
             for c in group:

@@ -8,9 +8,10 @@ from groovesheet_worker.hitnet.peaks import (
     MIN_GAP_FRAMES,
     SAME_DRUM_FRAMES,
     STREAM_MAX_GAP_SECONDS,
+    PeakRules,
+    peak_rules,
     pick_peaks,
     same_drum_groups,
-    stream_pairs,
 )
 
 
@@ -59,7 +60,10 @@ def test_one_drum_sounds_one_way_at_a_time() -> None:
     act[40] = [0.0, 0.8, 0.2]  # snare far surer
     act[50, 2] = 0.6  # a cross-stick alone is untouched
     thresholds = [0.5, 0.4, 0.15]
-    assert [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), thresholds, groups)] == [
+    assert [
+        (round(p.time, 2), p.cls)
+        for p in pick_peaks(act, np.zeros_like(act), thresholds, PeakRules(same_drum=tuple(groups)))
+    ] == [
         (0.1, 0),
         (0.1, 2),
         (0.4, 1),
@@ -73,7 +77,9 @@ def test_articulations_further_apart_than_the_window_both_stay() -> None:
     groups = same_drum_groups(("hihat_closed", "hihat_open"))
     act = np.zeros((40, 2), dtype=np.float32)
     act[10, 0], act[10 + SAME_DRUM_FRAMES, 1] = 0.9, 0.9
-    assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5], groups)] == [0, 1]
+    assert [
+        p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5], PeakRules(same_drum=tuple(groups)))
+    ] == [0, 1]
 
 
 def test_the_hi_hat_is_one_drum_struck_open_closed_or_pedalled() -> None:
@@ -86,24 +92,27 @@ def test_the_hi_hat_is_one_drum_struck_open_closed_or_pedalled() -> None:
     act[30, 2] = 0.6  # a pedal alone stays
     act[40, 0], act[40, 3] = 0.8, 0.8  # a snare beside the hi-hat is another drum: both stay
     thresholds = [0.3, 0.35, 0.25, 0.4]
-    picked = [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), thresholds, groups)]
+    picked = [
+        (round(p.time, 2), p.cls)
+        for p in pick_peaks(act, np.zeros_like(act), thresholds, PeakRules(same_drum=tuple(groups)))
+    ]
     assert picked == [(0.1, 0), (0.3, 2), (0.4, 0), (0.4, 3)]
 
 
-def _hi_hat(frames: int, closed: list[int], pedal: list[int]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Activations of (hihat_closed, hihat_pedal) with peaks at the given frames; the streams rule."""
+def _hi_hat(frames: int, closed: list[int], pedal: list[int]) -> tuple[np.ndarray, PeakRules]:
+    """Activations of (hihat_closed, hihat_pedal) with peaks at the given frames; the stream rule alone."""
     act = np.zeros((frames, 2), dtype=np.float32)
     for f in closed:
         act[:, 0] += _bump(frames, f, 0.8)
     for f in pedal:
         act[:, 1] += _bump(frames, f, 0.6)
-    return act, stream_pairs(("hihat_closed", "hihat_pedal"))
+    return act, PeakRules(streams=peak_rules(("hihat_closed", "hihat_pedal")).streams)
 
 
 def test_a_pedal_stroke_inside_the_hands_closed_stream_is_written_closed() -> None:
     # 8ths at 120 bpm (25 frames apart); the fourth is heard as the foot.
-    act, streams = _hi_hat(200, [10, 35, 60, 110, 135], [85])
-    peaks = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], streams=streams)
+    act, rules = _hi_hat(200, [10, 35, 60, 110, 135], [85])
+    peaks = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], rules)
     assert [(round(p.time * 100), p.cls) for p in peaks] == [(f, 0) for f in (10, 35, 60, 85, 110, 135)]
     # Without the rule it stays a pedal stroke.
     assert [p.cls for p in pick_peaks(act, np.zeros_like(act), [0.5, 0.5])].count(1) == 1
@@ -112,7 +121,21 @@ def test_a_pedal_stroke_inside_the_hands_closed_stream_is_written_closed() -> No
 def test_pedal_strokes_off_the_stream_stay_pedal() -> None:
     # Before the stream starts, off-centre between two hand strokes, evenly between two hand strokes
     # further apart than a stream's, and with a hand stroke on it: all the foot's.
-    act, streams = _hi_hat(420, [50, 75, 100, 175, 190, 320, 399], [30, 120, 175, 255])
+    act, rules = _hi_hat(420, [50, 75, 100, 175, 190, 320, 399], [30, 120, 175, 255])
     assert STREAM_MAX_GAP_SECONDS < (255 - 190) / 100
-    picked = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], streams=streams)
+    picked = pick_peaks(act, np.zeros_like(act), [0.5, 0.5], rules)
     assert sorted(round(p.time * 100) for p in picked if p.cls == 1) == [30, 120, 175, 255]
+
+
+def test_a_ride_heard_with_a_closed_hi_hat_gives_way() -> None:
+    """One hand keeps time on one cymbal at a time: the closed hi-hat's stroke also heard as a ride."""
+    classes = ("hihat_closed", "ride", "snare")
+    rules = peak_rules(classes)
+    assert rules.yields == ((1, 0),)
+    act = np.zeros((80, 3), dtype=np.float32)
+    act[10, 0], act[11, 1] = 0.6, 0.9  # together (even a surer ride): the hi-hat stays
+    act[30, 1], act[30, 2] = 0.9, 0.9  # a ride with a snare is another hand: both stay
+    act[50, 1], act[50 + SAME_DRUM_FRAMES, 0] = 0.9, 0.9  # further apart than the window: both stay
+    picked = [(round(p.time * 100), p.cls) for p in pick_peaks(act, np.zeros_like(act), [0.5] * 3, rules)]
+    assert picked == [(10, 0), (30, 1), (30, 2), (50, 1), (53, 0)]
+    assert len(pick_peaks(act, np.zeros_like(act), [0.5] * 3)) == 6

@@ -16,7 +16,7 @@ from groovesheet_shared.errors import TranscriptionError
 
 from ..model_files import sha256_of
 from ..pipeline.types import INSTRUMENTS, Hit
-from .peaks import pick_peaks, same_drum_groups, stream_pairs
+from .peaks import peak_rules, pick_peaks
 from .spectrogram import SAMPLE_RATE, drum_track_spectrogram
 
 WEIGHTS_PATH = Path(__file__).with_name("weights") / "hitnet.pt"
@@ -90,8 +90,7 @@ class NetHitFinder:
             )
         self.model = load_network(saved)
         self.thresholds: list[float] = [float(t) for t in saved["thresholds"]]
-        self.same_drum = same_drum_groups(INSTRUMENTS)
-        self.streams = stream_pairs(INSTRUMENTS)
+        self.rules = peak_rules(INSTRUMENTS)
         self._torch = torch
 
     def prepare(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> Prepared:
@@ -115,7 +114,7 @@ class NetHitFinder:
                 confidence=round(p.activation, 4),
                 velocity=int(np.clip(round(p.velocity * 127), 1, 127)),
             )
-            for p in pick_peaks(act, vel, self.thresholds, self.same_drum, self.streams)
+            for p in pick_peaks(act, vel, self.thresholds, self.rules)
         ]
 
     def find_hits(self, drums: np.ndarray, sr: int = SAMPLE_RATE, bpm_hint: float | None = None) -> list[Hit]:
