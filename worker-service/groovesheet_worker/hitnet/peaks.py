@@ -21,8 +21,8 @@ steady stream, and where it plays with one, only one of the two is written anywa
 One hand keeps time on one cymbal at a time (``YIELDS``): a ride peak within SAME_DRUM_FRAMES of a
 closed hi-hat peak is dropped. In the whole Groove MIDI Dataset 43 of 46 104 ride strokes sound with
 a closed hi-hat; where HitNet hears both at once it is the hi-hat's short, bright stroke also heard
-as a ride (the notation benchmark's dev set: 89 such pairs, the ride false in every one, the hi-hat
-played in 88), hardly ever a ride heard as a hi-hat too.
+as a ride (the notation benchmark's dev set: 96 such pairs, the ride played in 1 of them, the hi-hat
+in 93), hardly ever a ride heard as a hi-hat too.
 """
 
 from __future__ import annotations
