@@ -136,6 +136,25 @@ def test_the_best_readings_half_is_laid_as_a_grid_when_the_tracker_wanders_off_i
     assert reading.bpm == pytest.approx(75.0, rel=0.01)
 
 
+@pytest.mark.parametrize("wandered", [96.8, 95.3])
+def test_each_tempo_level_is_read_on_the_steadiest_grid_near_it(monkeypatch, wandered: float) -> None:
+    """A rock groove at 96 bpm whose tracker, set going near 96, wanders under 1 % off it (so the
+    reading is not retried as the winner's relative) while double time tracks true: laid as an even
+    grid near its tempo, the true level wins instead of 192."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 2, bpm=96.0)
+    first, last = piece.score.beats[0], piece.score.beats[-1]
+
+    def tracker(envelope, analysis, bpm):
+        tempo_ = wandered if bpm < 130 else bpm
+        return tempo.even_pulses(first, 60.0 / tempo_, int((last - first) * tempo_ / 60.0) + 1)
+
+    monkeypatch.setattr(tempo, "track_pulses", tracker)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)), candidates=[192.0, 96.0])
+    assert reading.bpm == pytest.approx(96.0, rel=0.005)
+
+
 def test_the_tracker_follows_a_section_that_speeds_up() -> None:
     piece, reading = reading_of("rock", 7, 100.0, drift=True)
     true = np.asarray(piece.score.beats)
