@@ -55,7 +55,12 @@ from groovesheet_worker.pipeline.pulse_evidence import (  # noqa: E402
     reading_features,
 )
 from groovesheet_worker.pipeline.rhythm_analysis import analyse, role_of  # noqa: E402
-from groovesheet_worker.pipeline.tempo import candidate_tempi, readings_at  # noqa: E402
+from groovesheet_worker.pipeline.tempo import (  # noqa: E402
+    best_phase_reading,
+    candidate_tempi,
+    readings_at,
+    steadiest_grid,
+)
 from groovesheet_worker.pipeline.time_signature import parse_time_signature  # noqa: E402
 from groovesheet_worker.pipeline.types import Hit  # noqa: E402
 
@@ -101,7 +106,10 @@ def labelled_readings(bench: BenchPiece, drums: np.ndarray, hits: list[Hit]) -> 
     out = []
     for bpm in candidate_tempi(envelope, analysis.frame_rate):
         candidate = []
-        for reading in readings_at(analysis, envelope, bpm):
+        # As tempo.steadier_level reads a candidate: its tracked pulses, or the steadiest grid near it.
+        tracked = readings_at(analysis, envelope, bpm)
+        best = best_phase_reading(tracked)
+        for reading in tracked + steadiest_grid(analysis, envelope, best.bpm, best.subdivision):
             features = reading_features(reading.evidence, reading.subdivision, reading.bpm)
             vector = np.array([features.get(name, 0.0) for name in NAMES])
             tempo_right = any(abs(reading.bpm / t - 1.0) <= 0.04 for t in tempi)
