@@ -59,6 +59,10 @@ RELATIVE_MERGE_RATIO = 0.01
 # Tempos (ratios of the chosen reading's tracked tempo) an even grid is laid at when it may replace the
 # tracked pulses: +-4 % in steps of 0.25 % (a grid 0.125 % off drifts a sixteenth of a beat in 50 beats).
 STEADY_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-16, 17))
+# The tracked readings (best scores first) that also compete with the steadiest grid near them
+# (tempo.steadier_level): 4 read the notation benchmark's test, check and dev sets as every candidate
+# did, the beat grid of a 274 s song in 4.3 s against 7.3 s (3.3 s before; bench/bench_reading.py).
+STEADY_LEVEL_CANDIDATES = 4
 # Around the uploader's bpm: a typed tempo is rounded to a whole bpm, up to 0.8 % off at 60 bpm.
 HINTED_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-4, 5))
 # A stroke further than this (pulses) from a grid counts as this far (tempo.grid_error).

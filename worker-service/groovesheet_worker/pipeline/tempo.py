@@ -3,9 +3,10 @@
 ``read_pulse`` looks for the counted pulse between 40 and 240 bpm. Candidates are the local maxima
 of the tracking envelope's autocorrelation (the pulse, its subdivisions and its groupings all show
 there) and the strongest ones' relatives (x2, x1/2, x3/2, ...); each is tracked through the song
-and read at each phase (on the tracked pulses, or half a pulse or a third later), and competes with
-the steadiest even grid near it (``steadier_level``), so the levels are compared on the pulses each
-would write, not on a tracker that drifted at one level and not at another. The best reading's
+and read at each phase (on the tracked pulses, or half a pulse or a third later); the few best
+(STEADY_LEVEL_CANDIDATES) compete with the steadiest even grid near them (``steadier_level``), so the
+levels are compared on the pulses each would write, not on a tracker that drifted at one level and
+not at another. The best reading's
 own relatives, from its tracked tempo, are then read too (tracked, and as an even grid). Two scores, each
 weights times the same features: ``phase_score`` picks each tempo's phase (are these pulses the
 beats or the "and"s?), ``score`` then picks the tempo level a drummer would write. The features,
@@ -93,7 +94,8 @@ def read_pulse(
         return _hinted_reading(analysis, envelope, bpm_hint, subdivision_hint)
     tempi = candidates if candidates is not None else candidate_tempi(envelope, analysis.frame_rate)
     tracked = [best_phase_reading(readings_at(analysis, envelope, bpm, subdivision_hint)) for bpm in tempi]
-    readings = [steadier_level(analysis, envelope, reading) for reading in tracked]
+    contenders = {id(r) for r in sorted(tracked, key=lambda r: -r.score)[: C.STEADY_LEVEL_CANDIDATES]}
+    readings = [steadier_level(analysis, envelope, r) if id(r) in contenders else r for r in tracked]
     readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
     return steadier_grid(analysis, envelope, max(readings, key=lambda r: r.score))
 
