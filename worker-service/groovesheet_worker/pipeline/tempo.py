@@ -126,17 +126,22 @@ def _relatives_of_the_best(
     ]
 
 
-def steadier_level(analysis: RhythmAnalysis, envelope: np.ndarray, reading: PulseReading) -> PulseReading:
+def steadier_level(
+    analysis: RhythmAnalysis,
+    envelope: np.ndarray,
+    reading: PulseReading,
+    ratios: tuple[float, ...] = C.STEADY_GRID_RATIOS,
+) -> PulseReading:
     """A candidate tempo's tracked pulses, or the steadiest even grid near it when the phase score
     prefers that, scored as it is: tempo levels are then compared on the pulses each would write.
 
     A tracker set going at the true tempo can drift a percent or two off it through a fill, its notes
     then sit off its grid while the tracker at double the tempo keeps up: a jazz-fusion groove at 96
     bpm tracked at 96.6 fitted 16ths at 0.81 against double time's 0.95, and was written at 192.
+    ``ratios``: the tempos tried, as ratios of the reading's.
     """
-    return best_phase_reading(
-        [reading, *steadiest_grid(analysis, envelope, reading.bpm, reading.subdivision)]
-    )
+    even = steadiest_grid(analysis, envelope, reading.bpm, reading.subdivision, ratios)
+    return best_phase_reading([reading, *even])
 
 
 def steadier_grid(
@@ -152,10 +157,10 @@ def steadier_grid(
     few percent off; a drummer keeping steady time (to a click, as most records are made) does
     neither. The steadiest even grid near the chosen tempo (``steadiest_grid``) is read at each phase
     like the tracked pulses, and the phase score chooses; a drifting drummer's tracked pulses fit the
-    notes better and stay. ``ratios``: the tempos tried, as ratios of the reading's.
+    notes better and stay; either way the chosen level keeps its score (``steadier_level`` scores
+    the grid as it is). ``ratios``: the tempos tried, as ratios of the reading's.
     """
-    even = steadiest_grid(analysis, envelope, reading.bpm, reading.subdivision, ratios)
-    best = best_phase_reading([reading, *even])
+    best = steadier_level(analysis, envelope, reading, ratios)
     return best if best is reading else replace(best, score=reading.score)
 
 
