@@ -25,10 +25,9 @@ for sub in ("shared", "worker-service", "."):
 
 from bench.eval_notation import (  # noqa: E402
     DEFAULT_CACHE,
-    CachedHitFinder,
     build_pieces,
+    cached_hit_finder,
     drum_track,
-    hit_model_key,
     piece_audio,
 )
 from groovesheet_worker.pipeline import beat_grid  # noqa: E402
@@ -59,13 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args(argv)
 
-    from groovesheet_worker.config import WorkerSettings
-    from groovesheet_worker.pipeline.hit_finding import load_hit_finder
-
-    settings = WorkerSettings()
-    finder = CachedHitFinder(
-        load_hit_finder(settings), hit_model_key(settings), args.cache, hint_matters=False
-    )
+    finder = cached_hit_finder(args.cache)
     bench = build_pieces("test", 20, 2, 4, None)[args.piece - 1]
     drums = drum_track(bench, piece_audio(bench, "test", args.cache), None)
     hits = finder.classify(finder.prepare(drums, SAMPLE_RATE))

@@ -329,6 +329,17 @@ class CachedHitFinder:
         return hits
 
 
+def cached_hit_finder(cache: Path) -> CachedHitFinder:
+    """The worker's default hit finder (its settings from the environment), its hits cached in ``cache``."""
+    from groovesheet_worker.config import WorkerSettings
+    from groovesheet_worker.pipeline.hit_finding import load_hit_finder
+
+    settings = WorkerSettings()
+    return CachedHitFinder(
+        load_hit_finder(settings), hit_model_key(settings), cache, hint_matters=settings.hit_model != "hitnet"
+    )
+
+
 def hit_model_key(settings) -> str:
     """What the cached hits depend on: the hit model and, for HitNet, its weights' sha256, how the
     finder feeds the network (hitnet/finder.py) and its peak-picking rules (hitnet/peaks.py:

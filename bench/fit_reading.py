@@ -35,10 +35,9 @@ for sub in ("shared", "worker-service", "."):
 from bench.eval_notation import (  # noqa: E402
     DEFAULT_CACHE,
     BenchPiece,
-    CachedHitFinder,
     build_pieces,
+    cached_hit_finder,
     drum_track,
-    hit_model_key,
     piece_audio,
 )
 from groovesheet_worker.pipeline import rhythm_constants as C  # noqa: E402
@@ -320,18 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         help="with --found-hits: fit (and write) only the hits' confidence calibration",
     )
     args = parser.parse_args(argv)
-    finder = None
-    if args.found_hits:
-        from groovesheet_worker.config import WorkerSettings
-        from groovesheet_worker.pipeline.hit_finding import load_hit_finder
-
-        settings = WorkerSettings()
-        finder = CachedHitFinder(
-            load_hit_finder(settings),
-            hit_model_key(settings),
-            DEFAULT_CACHE,
-            hint_matters=settings.hit_model != "hitnet",
-        )
+    finder = cached_hit_finder(DEFAULT_CACHE) if args.found_hits else None
     calibration = {}
     if finder is not None:
         calibration = fit_calibration(
