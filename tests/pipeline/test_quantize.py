@@ -46,6 +46,42 @@ def test_the_choice_is_per_beat() -> None:
     assert {(p.beat, p.division) for p in placed} == {(1, 4), (2, 3)}
 
 
+def beat_of(beat: int, fractions: tuple[float, ...], instrument: str = "hihat_closed") -> list[Hit]:
+    """Hits at these fractions of beat ``beat`` (0-based from bar 1's downbeat)."""
+    return [Hit(1.0 + (beat + f) * BEAT, instrument, 0.8) for f in fractions]
+
+
+def test_a_late_sixteenth_in_a_sixteenth_groove_stays_a_sixteenth() -> None:
+    """A swung "a" at 0.70 of the beat fits a triplet a little better; the groove is in 16ths."""
+    grid = even_grid()
+    groove = [hit for beat in range(8) for hit in beat_of(beat, (0.0, 0.25, 0.5, 0.75))]
+    late = beat_of(8, (0.0, 0.70))
+    placed = place_hits(groove + late, grid)
+    assert {p.division for p in placed} == {4}
+    assert where(placed)[-2:] == [(3, 1, 4, 0, "hihat_closed"), (3, 1, 4, 3, "hihat_closed")]
+
+
+def test_a_triplet_fill_in_a_sixteenth_groove_stays_triplets() -> None:
+    grid = even_grid()
+    groove = [hit for beat in range(8) for hit in beat_of(beat, (0.0, 0.25, 0.5, 0.75))]
+    fill = beat_of(8, (0.0, 1 / 3 + 0.01, 2 / 3 - 0.01), "tom_mid")
+    placed = place_hits(groove + fill, grid)
+    assert [(p.beat, p.division, p.slot) for p in placed if p.hit.instrument == "tom_mid"] == [
+        (1, 3, 0),
+        (1, 3, 1),
+        (1, 3, 2),
+    ]
+
+
+def test_without_a_prevailing_division_each_beat_is_written_as_it_fits() -> None:
+    """Half the beats lean to triplets, half to 16ths, none clearly: neither feel is forced on all."""
+    grid = even_grid()
+    swung = [hit for beat in range(0, 8, 2) for hit in beat_of(beat, (0.0, 0.69))]
+    straight = [hit for beat in range(1, 8, 2) for hit in beat_of(beat, (0.0, 0.72))]
+    placed = place_hits(swung + straight, grid)
+    assert {(p.beat - 1) % 2: p.division for p in placed if p.slot} == {0: 3, 1: 4}
+
+
 def test_ties_go_to_sixteenths() -> None:
     grid = even_grid()
     hits = [Hit(1.0, "kick", 0.9), Hit(1.5, "snare", 0.9)]  # on the beats only: both grids fit exactly

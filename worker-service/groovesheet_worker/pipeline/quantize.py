@@ -1,8 +1,11 @@
 """Quantize hits to the beat grid (stage 6).
 
-Each beat is written either in 16th notes or in 8th-note triplets, whichever moves that beat's
-hits less (16ths win ties, they are the more common reading). In x/8 meters the beat is an eighth
-and is split into two 16ths.
+Each beat is written either in 16th notes or in 8th-note triplets. A chart keeps one feel: when one
+division fits the song's hits clearly better overall (it prevails), a beat leaves it only where the
+other fits that beat's hits clearly better (a triplet fill in a 16th-note groove), not for a swung or
+late 16th that a triplet happens to fit a little better; without a prevailing division (a swung
+groove, half straight) each beat takes whichever moves its hits less (16ths win ties, they are the
+more common reading). In x/8 meters the beat is an eighth and is split into two 16ths.
 
 Pickup: the grid's ``pickup_beats`` beats before bar 1 are bar 0, a short measure whose beats are
 numbered as in a full bar (a two-beat pickup in 4/4 holds beats 3 and 4). A hit that still lands
@@ -24,6 +27,12 @@ from groovesheet_worker.pipeline.types import DRUM_KEY, Hit, PlacedHit, TempoGri
 
 SIXTEENTHS = 4
 EIGHTH_TRIPLETS = 3
+# A beat is written in another division than the song's prevailing one only where that moves its
+# hits less than this share of what the prevailing one moves them.
+SWITCH_RATIO = 0.5
+# A division prevails when it moves the song's hits at most this share of what the other moves them;
+# a song without one (swung, half straight) has each beat written as it fits best.
+PREVAILING_RATIO = 0.8
 
 
 def divisions_for(grid: TempoGrid) -> tuple[int, ...]:
@@ -62,10 +71,7 @@ def locate_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
     for i, beat in enumerate(owners):
         by_beat.setdefault(beat, []).append(i)
 
-    divisions = {
-        beat: min(choices, key=lambda d: (_timing_error(positions, members, beat, d), choices.index(d)))
-        for beat, members in by_beat.items()
-    }
+    divisions = _beat_divisions(positions, by_beat, choices)
     placed = []
     for hit, pos, beat in zip(hits, positions, owners, strict=True):
         slot = math.floor((pos - beat) * divisions[beat] + 0.5)
@@ -74,6 +80,34 @@ def locate_hits(hits: Sequence[Hit], grid: TempoGrid) -> list[PlacedHit]:
             beat, slot = beat + 1, 0
         placed.append(_placed(hit, beat, divisions.get(beat, choices[0]), max(slot, 0), grid))
     return placed
+
+
+def _beat_divisions(
+    positions: list[float], by_beat: dict[int, list[int]], choices: tuple[int, ...]
+) -> dict[int, int]:
+    """Each beat's division: the song's prevailing one unless another moves its hits clearly less.
+
+    A division prevails when it moves the song's hits at most PREVAILING_RATIO times as much as the
+    other; a beat then leaves it only where another moves that beat's hits less than SWITCH_RATIO
+    times as much. Without one, each beat takes the division that moves its hits least.
+    """
+    errors = {
+        beat: {d: _timing_error(positions, members, beat, d) for d in choices}
+        for beat, members in by_beat.items()
+    }
+    if len(choices) < 2:
+        return {beat: choices[0] for beat in errors}
+    totals = {d: sum(e[d] for e in errors.values()) for d in choices}
+    ranked = sorted(choices, key=lambda d: (totals[d], choices.index(d)))
+    prevailing = ranked[0] if totals[ranked[0]] < PREVAILING_RATIO * totals[ranked[1]] else None
+    out = {}
+    for beat, error in errors.items():
+        best = min(choices, key=lambda d: (error[d], choices.index(d)))
+        if prevailing is None or best == prevailing or error[best] < SWITCH_RATIO * error[prevailing]:
+            out[beat] = best
+        else:
+            out[beat] = prevailing
+    return out
 
 
 def _timing_error(positions: list[float], members: list[int], beat: int, division: int) -> float:
