@@ -7,13 +7,9 @@ import pytest
 
 from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.pulse_evidence import SIXTEENTHS, TRIPLETS
+from groovesheet_worker.pipeline.pulse_tracking import median_bpm
 from groovesheet_worker.pipeline.rhythm_analysis import analyse
-from groovesheet_worker.pipeline.tempo import (
-    candidate_tempi,
-    median_bpm,
-    read_pulse,
-    smooth_pulses,
-)
+from groovesheet_worker.pipeline.tempo import candidate_tempi, read_pulse
 from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
 
@@ -192,11 +188,3 @@ def test_pulses_with_no_strokes_near_them_are_read_by_the_prior(monkeypatch) -> 
     piece = groove_piece("rock", 3, bpm=100.0)
     reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)))
     assert reading.bpm > 0
-
-
-def test_smoothing_keeps_a_tempo_ramp_and_removes_jitter() -> None:
-    ramp = np.cumsum(np.linspace(0.6, 0.5, 200))  # a drummer slowly speeding up
-    assert np.abs(smooth_pulses(ramp) - ramp).max() < 1e-6
-    jitter = np.random.default_rng(0).normal(0.0, 0.01, len(ramp))
-    error = smooth_pulses(ramp + jitter) - ramp
-    assert np.sqrt(np.mean(error**2)) < 0.8 * np.sqrt(np.mean(jitter**2))

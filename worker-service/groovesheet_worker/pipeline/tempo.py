@@ -30,7 +30,7 @@ to the tempo, then smoothed over a few pulses), unless an even grid at its tempo
 better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
 whose median tempo a fill pulled a few percent off). ``tempo_sections`` writes the median tempo and a
 change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``. The features are
-``pulse_evidence.py``'s, the sections ``tempo_sections.py``'s.
+``pulse_evidence.py``'s, the tracked pulses ``pulse_tracking.py``'s, the sections ``tempo_sections.py``'s.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
-from groovesheet_worker.pipeline.beat_tracker import autocorrelate, track_beats
+from groovesheet_worker.pipeline.beat_tracker import autocorrelate
 from groovesheet_worker.pipeline.downbeat import phase_scores
 from groovesheet_worker.pipeline.pulse_evidence import (
     SIXTEENTHS,
@@ -51,6 +51,12 @@ from groovesheet_worker.pipeline.pulse_evidence import (
     reading_features,
     subdivision_of,
     weighed,
+)
+from groovesheet_worker.pipeline.pulse_tracking import (
+    best_phase,
+    even_pulses,
+    median_bpm,
+    track_pulses,
 )
 from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, fractional_index
 from groovesheet_worker.pipeline.time_signature import Meter
@@ -328,61 +334,3 @@ def _hinted_reading(
             steadiest_grid(analysis, envelope, bpm, subdivision_hint, C.HINTED_GRID_RATIOS)
         )
     return replace(reading, bpm=bpm)
-
-
-def track_pulses(envelope: np.ndarray, analysis: RhythmAnalysis, bpm: float) -> np.ndarray:
-    """Pulse times held loosely to ``bpm``, ragged ends trimmed, smoothed over a few pulses."""
-    frames = track_beats(envelope, analysis.frame_rate, bpm, C.TRACKING_TIGHTNESS)
-    times = np.asarray(frames, dtype=float) / analysis.frame_rate
-    times = _trim_ragged_edges(times)
-    if len(times) < 4:
-        period = 60.0 / bpm
-        return even_pulses(best_phase(envelope, analysis.frame_rate, period), period, 2)
-    return smooth_pulses(times)
-
-
-def _trim_ragged_edges(times: np.ndarray) -> np.ndarray:
-    """Drop pulses at either end that are off the tracked tempo (the tracker guesses there)."""
-    if len(times) < 4:
-        return times
-    intervals = np.diff(times)
-    steady = np.abs(intervals / np.median(intervals) - 1.0) <= C.RAGGED_EDGE_TOLERANCE
-    first = int(np.argmax(steady))
-    last = len(steady) - int(np.argmax(steady[::-1]))
-    return times[first : last + 1] if last - first >= 2 else times
-
-
-def smooth_pulses(times: np.ndarray) -> np.ndarray:
-    """Each pulse moved onto a parabola fitted to its neighbours (SMOOTHING_PULSES either side).
-
-    A parabola follows a drummer speeding up or slowing down; each stroke's own timing averages out.
-    """
-    n = len(times)
-    if n < 3:
-        return np.asarray(times, dtype=float)
-    out = np.empty(n)
-    index = np.arange(n, dtype=float)
-    for i in range(n):
-        lo, hi = max(0, i - C.SMOOTHING_PULSES), min(n, i + C.SMOOTHING_PULSES + 1)
-        degree = 2 if hi - lo >= 5 else 1
-        out[i] = np.polyval(np.polyfit(index[lo:hi] - i, times[lo:hi], degree), 0.0)
-    return out
-
-
-def even_pulses(anchor: float, period: float, count: int) -> np.ndarray:
-    return anchor + period * np.arange(count, dtype=float)
-
-
-def best_phase(envelope: np.ndarray, frame_rate: float, period: float) -> float:
-    """Offset (seconds, 0..period) of an even pulse train that sits on the strongest onsets."""
-    times = np.arange(len(envelope)) / frame_rate
-    offsets = np.arange(0.0, period, 0.002)
-    grid = offsets[:, None] + period * np.arange(math.ceil(times[-1] / period) + 1)[None, :]
-    inside = grid < times[-1]
-    score = np.where(inside, np.interp(grid, times, envelope), 0.0).sum(axis=1)
-    return float(offsets[int(np.argmax(score))])
-
-
-def median_bpm(pulses: np.ndarray) -> float:
-    intervals = np.diff(pulses)
-    return 60.0 / float(np.median(intervals)) if len(intervals) else C.FALLBACK_BPM

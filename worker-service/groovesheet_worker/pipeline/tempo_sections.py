@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
-from groovesheet_worker.pipeline.tempo import median_bpm
+from groovesheet_worker.pipeline.pulse_tracking import median_bpm
 from groovesheet_worker.pipeline.types import TempoChange
 
 
