@@ -401,6 +401,7 @@ def score_sheet(bench: BenchPiece, sheet_path: Path, events_path: Path) -> dict:
     by_instrument = hit_counts(events_path, bench.piece.performance.strokes)
     matched, found, true = summed(by_instrument)
     beats_per_bar = int(sheet.time_signature.split("/")[0])
+    alternative = json.loads(Path(events_path).read_text()).get("alternative_bpm")
     return {
         "piece": bench.piece.name,
         "group": bench.group,
@@ -408,6 +409,8 @@ def score_sheet(bench: BenchPiece, sheet_path: Path, events_path: Path) -> dict:
         "true_bpm": round(score.bpm, 2),
         "bpm": sheet.main_bpm,
         "tempo": tempo_verdict(sheet.main_bpm, score.bpm),
+        "alternative_bpm": alternative,
+        "alternative": None if alternative is None else tempo_verdict(alternative, score.bpm),
         "true_time_signature": score.time_signature,
         "time_signature": sheet.time_signature,
         "bar_one": bar_one_right(written_bar_one_time(events_path, beats_per_bar), score),
@@ -445,6 +448,19 @@ def summary(rows: list[dict]) -> dict:
         "bars_right": sum(r["bars_right"] for r in rows) / max(1, sum(r["bars"] for r in rows)),
         "hit_f": 2.0 * matched / hit_total if hit_total else 1.0,
     }
+
+
+def alternatives_line(rows: list[dict]) -> str:
+    """How often the offered alternative tempo (events.json ``alternative_bpm``) is the right one."""
+    wrong = [r for r in rows if r["tempo"] != "right"]
+    right = [r for r in rows if r["tempo"] == "right"]
+    rescued = sum(r.get("alternative") == "right" for r in wrong)
+    offered = sum(r.get("alternative_bpm") is not None for r in right)
+    either = (len(right) + rescued) / max(1, len(rows))
+    return (
+        f"tempo right or offered as the alternative: {either:.0%} ({rescued} of the {len(wrong)} misses offered "
+        f"right); an alternative offered on {offered} of the {len(right)} pieces read right"
+    )
 
 
 def table(results: dict[tuple[str, str], list[dict]]) -> str:
@@ -590,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     for (run, hints), rows in results.items():
         if hints == "none":
+            print(f"\n{run}, no hints: {alternatives_line(rows)}")
             print(f"\n{run}, no hints, by style:\n{style_table(rows, pieces)}")
     if ("pipeline", "none") in results:
         print(

@@ -102,6 +102,12 @@ class Stems(BaseModel):
 class JobResult(BaseModel):
     total_notes: int
     bpm: float
+    alternative_bpm: float | None = Field(
+        default=None,
+        description="Another tempo the music reads almost as well at (twice, half, three times ... the "
+        "written one; a drummer's convention decides which): transcribe again with it as the bpm if the "
+        "sheet looks twice too fast or too slow. Null when no other reading comes close, or the bpm was given",
+    )
     time_signature: str = "4/4"
     duration_seconds: float
     notes_per_instrument: dict[str, int] = Field(default_factory=dict)

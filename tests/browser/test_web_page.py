@@ -179,6 +179,29 @@ def test_upload_progress_download_once_and_preview(stack, worker, page, tmp_path
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
 
 
+def test_the_alternative_tempo_is_offered_and_transcribes_the_song_again_at_it(stack, worker, page):
+    """Without a tempo the sheet is read at 120 with 60 close behind: one click sends the same song
+    again with 60 BPM given, and that sheet offers no alternative."""
+    page.goto(f"{stack['base']}/?poll_base_ms=500")
+    page.set_input_files("#file", files=[song_file("Polka.wav")])
+    page.click("#start")
+    page.wait_for_selector("#tempo-alternative:not([hidden])", timeout=60_000)
+    assert "120 BPM" in page.inner_text("#facts")
+    assert "also reads at 60 BPM" in page.inner_text("#tempo-alternative")
+    first = state(page)["jobId"]
+
+    page.click("#retempo")
+    page.wait_for_function(
+        f"() => window.groovesheet.state === 'completed' && window.groovesheet.jobId !== '{first}'",
+        timeout=60_000,
+    )
+    assert "60 BPM" in page.inner_text("#facts")
+    assert page.is_hidden("#tempo-alternative")
+    job = httpx.get(f"{stack['base']}/api/v1/status/{state(page)['jobId']}").json()
+    assert job["options"]["bpm"] == 60
+    assert job["filename"] == "Polka.wav"
+
+
 def test_polling_backs_off_on_errors_resets_after_success_and_can_be_cancelled(stack, page):
     calls: list[float] = []
     failure = {"error": {"code": "queue_unavailable", "message": "Status is resting for a test."}}

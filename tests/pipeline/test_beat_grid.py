@@ -43,6 +43,10 @@ def assert_bar_one(grid: TempoGrid, piece: NotationPiece) -> None:
 def test_each_meter_is_read_without_hints(style: str, seed: int) -> None:
     piece = groove_piece(style, seed)
     grid = read(piece)
+    # An alternative, when offered, is another level of the written tempo, in the same unit.
+    if grid.alternative_bpm is not None:
+        ratios = (2.0, 0.5, 3.0, 1 / 3, 1.5, 2 / 3)
+        assert min(abs(grid.alternative_bpm / grid.bpm / r - 1.0) for r in ratios) < 0.01
     assert grid.time_signature == piece.score.time_signature
     assert grid.bpm == pytest.approx(piece.score.bpm, rel=0.04)
     assert_bar_one(grid, piece)
@@ -101,11 +105,22 @@ def test_a_steady_piece_gets_no_tempo_change() -> None:
     assert grid.tempo_changes == ()
 
 
+def test_a_polka_offers_its_backbeat_reading_and_a_rock_groove_none() -> None:
+    """A polka (kick on the beats, snare on the "and"s) reads almost as well as a backbeat at twice
+    its tempo: the sheet is written in 2/4 and the double tempo offered; a rock groove is not ambiguous."""
+    polka = read(groove_piece("polka", 2))
+    assert polka.time_signature == "2/4"
+    assert polka.alternative_bpm == pytest.approx(2 * polka.bpm, rel=0.01)
+    assert read(groove_piece("rock", 1)).alternative_bpm is None
+    assert read(groove_piece("polka", 2), bpm=110.0).alternative_bpm is None
+
+
 def test_bpm_hint_wins_over_the_estimate() -> None:
     """Played at 120, uploaded as 60: the sheet is written at 60, its beats still on the music."""
     piece = groove_piece("rock", 51, bpm=120.0)
     grid = read(piece, bpm=60.0)
     assert grid.bpm == 60.0
+    assert grid.alternative_bpm is None  # the uploader's tempo is not second-guessed
     assert np.median(np.diff(grid.beats)) == pytest.approx(1.0, rel=0.01)
     offsets = [
         abs(beat_index_at(grid, h.time) * 4 - round(beat_index_at(grid, h.time) * 4)) for h in hits_of(piece)

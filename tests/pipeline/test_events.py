@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,7 @@ def test_every_hit_with_time_instrument_confidence_and_position(tmp_path: Path) 
     ]
     document = written(tmp_path, hits)
     assert document["bpm"] == 120.0 and document["time_signature"] == "4/4"
+    assert document["alternative_bpm"] is None
     events = document["events"]
     assert len(events) == len(hits) == len(place_hits(hits, GRID)) + 1
     assert [e["time"] for e in events] == sorted(h.time for h in hits)
@@ -73,6 +75,15 @@ def test_every_hit_with_time_instrument_confidence_and_position(tmp_path: Path) 
     assert by_time[2.0 + 0.5 / 3]["class"] == "toms"
     assert (by_time[3.0]["bar"], by_time[3.0]["beat"], by_time[3.0]["note"]) == (2, 3.0, 51)
     assert (by_time[0.0]["note"], by_time[0.0]["class"]) == (49, "cymbals")
+
+
+def test_the_alternative_tempo_is_written_beside_the_tempo(tmp_path: Path) -> None:
+    grid = replace(GRID, alternative_bpm=60.0)
+    write_events(
+        [Hit(0.0, "kick", 0.9)], place_hits([Hit(0.0, "kick", 0.9)], grid), grid, tmp_path / "e.json"
+    )
+    document = json.loads((tmp_path / "e.json").read_text())
+    assert (document["bpm"], document["alternative_bpm"]) == (120.0, 60.0)
 
 
 def test_every_instrument_has_its_class_and_note(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.pulse_evidence import SIXTEENTHS, TRIPLETS
 from groovesheet_worker.pipeline.pulse_tracking import median_bpm
 from groovesheet_worker.pipeline.rhythm_analysis import analyse
-from groovesheet_worker.pipeline.tempo import candidate_tempi, read_pulse
+from groovesheet_worker.pipeline.tempo import PulseReading, alternative_level, candidate_tempi, read_pulse
 from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
 
@@ -188,3 +188,17 @@ def test_pulses_with_no_strokes_near_them_are_read_by_the_prior(monkeypatch) -> 
     piece = groove_piece("rock", 3, bpm=100.0)
     reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)))
     assert reading.bpm > 0
+
+
+def a_reading(bpm: float, score: float) -> PulseReading:
+    return PulseReading(bpm, SIXTEENTHS, np.arange(0.0, 10.0, 60.0 / bpm), score=score)
+
+
+def test_a_tempo_level_that_reads_almost_as_well_is_offered_as_the_alternative() -> None:
+    best = a_reading(120.0, 10.0)
+    others = [a_reading(60.5, 9.0), a_reading(100.0, 9.9), a_reading(239.0, 8.0)]
+    assert alternative_level(best, [best, *others]) == 0.5  # 100 is no relative of 120; 239 is far behind
+    far = [a_reading(60.5, 10.0 - C.ALTERNATIVE_TEMPO_MARGIN - 0.1), a_reading(100.0, 9.9)]
+    assert alternative_level(best, [best, *far]) is None
+    three = [a_reading(40.2, 9.5), a_reading(60.0, 9.0)]
+    assert alternative_level(best, [best, *three]) == pytest.approx(1 / 3)

@@ -45,7 +45,13 @@ class FakePipeline:
             name = OUTPUT_FILES[kind]
             files[name] = work_dir / name
             files[name].write_text(text)
-        result = JobResult(total_notes=1, bpm=120.0, duration_seconds=audio_path.stat().st_size / 1e5)
+        # As the real reading: the uploader's tempo, else 120 with the half tempo offered as an alternative.
+        result = JobResult(
+            total_notes=1,
+            bpm=options.bpm or 120.0,
+            alternative_bpm=None if options.bpm else 60.0,
+            duration_seconds=audio_path.stat().st_size / 1e5,
+        )
         if self.stems:
             from tests.stem_samples import encode_stems
 

@@ -66,6 +66,9 @@ def estimate_tempo_grid(
     main, changes = tempo_sections(
         beats, bar.downbeat, meter.beats_per_bar, pulse_beats, analysis.played_span, main_bpm=bpm_hint
     )
+    alternative = (
+        None if reading.alternative_ratio is None else round(float(main) * reading.alternative_ratio, 1)
+    )
     return TempoGrid(
         bpm=float(main),
         beats=tuple(float(b) for b in beats),
@@ -74,6 +77,7 @@ def estimate_tempo_grid(
         beat_unit=meter.beat_unit,
         pickup_beats=bar.pickup_beats,
         tempo_changes=changes,
+        alternative_bpm=alternative,
     )
 
 

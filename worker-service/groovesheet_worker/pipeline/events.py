@@ -1,10 +1,11 @@
 """Write events.json: every detected hit before quantization and where it landed (stage 7).
 
-    {"bpm": 120.0, "time_signature": "4/4", "events": [
+    {"bpm": 120.0, "alternative_bpm": 60.0, "time_signature": "4/4", "events": [
       {"time": 0.51, "instrument": "snare", "class": "snare", "note": 38, "velocity": 96,
        "articulation": "accent", "confidence": 0.93, "bar": 1, "beat": 2.0}, ...]}
 
-One event per hit, in time order:
+``alternative_bpm`` is another tempo level the music reads almost as well at (null when none comes
+close, or the uploader gave the bpm). One event per hit, in time order:
 
 - ``time``: the detected (unquantized) time in seconds;
 - ``instrument``: one of types.INSTRUMENTS (``kick``, ``snare``, ``cross_stick``, ``hihat_closed``,
@@ -67,5 +68,10 @@ def write_events(hits: Sequence[Hit], placed: Sequence[PlacedHit], grid: TempoGr
             }
         )
     events.sort(key=lambda e: (e["time"], e["instrument"]))
-    document = {"bpm": round(grid.bpm, 2), "time_signature": grid.time_signature, "events": events}
+    document = {
+        "bpm": round(grid.bpm, 2),
+        "alternative_bpm": grid.alternative_bpm,
+        "time_signature": grid.time_signature,
+        "events": events,
+    }
     Path(path).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")

@@ -63,6 +63,13 @@ STEADY_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-1
 # (tempo.steadier_level): 4 read the notation benchmark's test, check and dev sets as every candidate
 # did, the beat grid of a 274 s song in 4.3 s against 7.3 s (3.3 s before; bench/bench_reading.py).
 STEADY_LEVEL_CANDIDATES = 4
+# A relative of the chosen tempo (x2, x1/2, x3, ...) whose level score is within this of the chosen
+# one's is offered as the alternative reading. Chosen on the fit set (bench/fit_reading.py's pieces):
+# 1.5 offers the right tempo for 4 of the 15 HitNet readings there at a wrong tempo, and an
+# alternative on 14 % of the right ones.
+ALTERNATIVE_TEMPO_MARGIN = 1.5
+# A reading is at a relative's ratio when its tempo is within this (fraction) of it.
+ALTERNATIVE_MATCH_TOLERANCE = 0.04
 # Around the uploader's bpm: a typed tempo is rounded to a whole bpm, up to 0.8 % off at 60 bpm.
 HINTED_GRID_RATIOS: tuple[float, ...] = tuple(1.0 + 0.0025 * k for k in range(-4, 5))
 # A stroke further than this (pulses) from a grid counts as this far (tempo.grid_error).

@@ -64,6 +64,8 @@ from groovesheet_worker.pipeline.time_signature import Meter
 FOUR_FOUR = Meter(4, 4)
 # Ratios of the strongest autocorrelation peaks that are candidates too.
 RELATED_RATIOS: tuple[float, ...] = (2.0, 0.5, 1.5, 2 / 3, 4 / 3, 3 / 4)
+# Tempo levels offered as the alternative reading (``PulseReading.alternative_ratio``).
+ALTERNATIVE_RATIOS: tuple[float, ...] = (2.0, 0.5, 3.0, 1 / 3, 1.5, 2 / 3)
 # Phases (fractions of a pulse) a tracked grid is also read at; 16ths only move by half a pulse.
 PHASE_SHIFTS: tuple[float, ...] = (0.0, 0.5, 1 / 3, 2 / 3)
 DUPLE_SHIFTS: tuple[float, ...] = (0.0, 0.5)
@@ -74,6 +76,8 @@ class PulseReading:
     """The counted pulse: its tempo, how it divides (4: 16ths, 3: triplets), and its times.
 
     ``score`` rates the tempo level, ``phase_score`` whether these pulses (not the "and"s) are the beats.
+    ``alternative_ratio``: another tempo level (x2, x1/2, x3, ...) that reads almost as well, as a
+    ratio of ``bpm`` (None when none comes within ALTERNATIVE_TEMPO_MARGIN of this reading's score).
     """
 
     bpm: float
@@ -82,6 +86,7 @@ class PulseReading:
     score: float = 0.0
     evidence: dict[str, float] = field(default_factory=dict)
     phase_score: float = 0.0
+    alternative_ratio: float | None = None
 
 
 def read_pulse(
@@ -103,7 +108,27 @@ def read_pulse(
     contenders = {id(r) for r in sorted(tracked, key=lambda r: -r.score)[: C.STEADY_LEVEL_CANDIDATES]}
     readings = [steadier_level(analysis, envelope, r) if id(r) in contenders else r for r in tracked]
     readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
-    return steadier_grid(analysis, envelope, max(readings, key=lambda r: r.score))
+    best = max(readings, key=lambda r: r.score)
+    return replace(
+        steadier_grid(analysis, envelope, best), alternative_ratio=alternative_level(best, readings)
+    )
+
+
+def alternative_level(best: PulseReading, readings: list[PulseReading]) -> float | None:
+    """The tempo level, of the best reading's relatives (ALTERNATIVE_RATIOS), that reads almost as
+    well (within ALTERNATIVE_TEMPO_MARGIN of its score), as a ratio of its tempo; None if none does.
+
+    Which octave a drummer counts is sometimes a convention (a polka in 2/4 at 120 or a backbeat at
+    240, a skank beat at 92 or 185): the sheet offers the other reading rather than hide it.
+    """
+    relatives = [
+        (r, ratio)
+        for r in readings
+        for ratio in ALTERNATIVE_RATIOS
+        if abs(r.bpm / best.bpm / ratio - 1.0) <= C.ALTERNATIVE_MATCH_TOLERANCE
+    ]
+    close = [(r, ratio) for r, ratio in relatives if best.score - r.score <= C.ALTERNATIVE_TEMPO_MARGIN]
+    return max(close, key=lambda pair: pair[0].score)[1] if close else None
 
 
 def _relatives_of_the_best(

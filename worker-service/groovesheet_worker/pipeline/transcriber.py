@@ -172,6 +172,7 @@ class Transcriber:
             result = JobResult(
                 total_notes=total_notes,
                 bpm=round(float(grid.bpm), 2),
+                alternative_bpm=grid.alternative_bpm,
                 time_signature=grid.time_signature,
                 duration_seconds=round(duration, 3),
                 notes_per_instrument=dict(sorted(per_instrument.items())),

@@ -97,6 +97,7 @@ class TempoGrid:
     beat_unit: int
     pickup_beats: int = 0
     tempo_changes: tuple[TempoChange, ...] = ()
+    alternative_bpm: float | None = None
 
     @property
     def time_signature(self) -> str:
