@@ -202,6 +202,30 @@ def test_the_alternative_tempo_is_offered_and_transcribes_the_song_again_at_it(s
     assert job["filename"] == "Polka.wav"
 
 
+def test_after_a_reload_the_alternative_tempo_is_filled_in_and_the_song_asked_for(stack, worker, page):
+    """A reloaded page shows the finished job but no longer holds the file: the tempo is set for the
+    next upload and the page asks for the song, nothing is sent."""
+    page.goto(f"{stack['base']}/?poll_base_ms=500")
+    page.set_input_files("#file", files=[song_file("Polka.wav")])
+    page.click("#start")
+    page.wait_for_selector("#tempo-alternative:not([hidden])", timeout=60_000)
+    page.reload()
+    page.wait_for_selector("#tempo-alternative:not([hidden])", timeout=60_000)
+    jobs_before = job_ids(stack)
+    page.click("#retempo")
+    assert page.is_visible("#upload-card")
+    assert page.input_value("#bpm") == "60"
+    assert "transcribed at 60 BPM" in page.inner_text("#start-note")
+    assert page.is_disabled("#start")
+    assert job_ids(stack) == jobs_before
+
+
+def job_ids(stack: dict) -> set[str]:
+    """Every job the API lists (the first page holds them all here)."""
+    listing = httpx.get(f"{stack['base']}/api/v1/jobs", params={"limit": 100}).json()
+    return {job["job_id"] for job in listing["jobs"]}
+
+
 def test_polling_backs_off_on_errors_resets_after_success_and_can_be_cancelled(stack, page):
     calls: list[float] = []
     failure = {"error": {"code": "queue_unavailable", "message": "Status is resting for a test."}}
