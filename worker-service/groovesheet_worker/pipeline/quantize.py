@@ -91,12 +91,12 @@ def _beat_divisions(
     other; a beat then leaves it only where another moves that beat's hits less than SWITCH_RATIO
     times as much. Without one, each beat takes the division that moves its hits least.
     """
+    if len(choices) < 2:
+        return dict.fromkeys(by_beat, choices[0])
     errors = {
         beat: {d: _timing_error(positions, members, beat, d) for d in choices}
         for beat, members in by_beat.items()
     }
-    if len(choices) < 2:
-        return {beat: choices[0] for beat in errors}
     totals = {d: sum(e[d] for e in errors.values()) for d in choices}
     ranked = sorted(choices, key=lambda d: (totals[d], choices.index(d)))
     prevailing = ranked[0] if totals[ranked[0]] < PREVAILING_RATIO * totals[ranked[1]] else None
