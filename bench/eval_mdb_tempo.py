@@ -21,7 +21,6 @@ import argparse
 import csv
 import sys
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -31,44 +30,31 @@ for sub in ("shared", "worker-service", "bench", "."):
     sys.path.insert(0, str(ROOT / sub))
 
 from eval_mdb import drum_stem  # noqa: E402
-from notation_score import Note, notation_f  # noqa: E402
+from notation_score import matched_pairs, notation_f, notes_on  # noqa: E402
 
 from groovesheet_worker.pipeline.beat_grid import estimate_tempo_grid, extend  # noqa: E402
 from groovesheet_worker.pipeline.constants import SAMPLE_RATE  # noqa: E402
-from groovesheet_worker.pipeline.quantize import place_hits  # noqa: E402
-from groovesheet_worker.pipeline.types import Hit, TempoGrid  # noqa: E402
+from groovesheet_worker.pipeline.types import FIVE_CLASS, Hit, TempoGrid  # noqa: E402
 
 TEMPO_TOLERANCE = 0.04
 BAR_LINE_TOLERANCE_BEATS = 0.2
-HIT_WINDOW_SECONDS = 0.05
-# MDB's classes, each written as one instrument of ours (so both sides merge alike on the staff).
-MDB_CLASSES = {"KD": "kick", "SD": "snare", "HH": "hihat_closed", "TT": "tom_mid", "CY": "crash"}
-CLASS_OF = {
-    "kick": "kick",
-    "snare": "snare",
-    "cross_stick": "snare",
-    "hihat_closed": "hihat_closed",
-    "hihat_open": "hihat_closed",
-    "hihat_pedal": "hihat_closed",
-    "tom_high": "tom_mid",
-    "tom_mid": "tom_mid",
-    "tom_floor": "tom_mid",
-    "crash": "crash",
-    "ride": "crash",
-    "ride_bell": "crash",
-}
+# MDB's classes as the five evaluation classes every instrument of ours belongs to (types.FIVE_CLASS).
+MDB_CLASSES = {"KD": "kick", "SD": "snare", "HH": "hihat", "TT": "toms", "CY": "cymbals"}
 
 
-def annotated(path: Path) -> tuple[float, str, np.ndarray]:
-    """(tempo, time signature, downbeat times) of an MDB beats file."""
-    rows = np.loadtxt(path)
+def read_beats(path: Path) -> np.ndarray:
+    """An MDB beats file's rows: (time, beat number; beat 1 is a downbeat)."""
+    return np.loadtxt(path)
+
+
+def annotated(rows: np.ndarray) -> tuple[float, str, np.ndarray]:
+    """(tempo, time signature, downbeat times) of an MDB beats file's rows."""
     times, numbers = rows[:, 0], rows[:, 1].astype(int)
     return 60.0 / float(np.median(np.diff(times))), f"{numbers.max()}/4", times[numbers == 1]
 
 
-def annotated_grid(path: Path, end: float) -> TempoGrid:
+def annotated_grid(rows: np.ndarray, end: float) -> TempoGrid:
     """The annotated beats as the grid the true notes are written on (bar 1 at the first beat 1)."""
-    rows = np.loadtxt(path)
     times, numbers = rows[:, 0], rows[:, 1].astype(int)
     per_bar = int(numbers.max())
     first_one = int(np.argmax(numbers == 1))
@@ -96,32 +82,18 @@ def annotated_hits(path: Path) -> list[Hit]:
 
 
 def as_classes(hits: list[Hit]) -> list[Hit]:
-    """Found hits as MDB's classes (each written as its class's one instrument)."""
-    return [
-        Hit(h.time, CLASS_OF[h.instrument], h.confidence, h.velocity)
-        for h in hits
-        if h.instrument in CLASS_OF
-    ]
-
-
-def notes_of(hits: list[Hit], grid: TempoGrid) -> list[Note]:
-    return [
-        (p.bar, Fraction(p.beat - 1) + Fraction(p.slot, p.division), p.hit.instrument)
-        for p in place_hits(hits, grid)
-    ]
+    """Found hits as their evaluation class (types.FIVE_CLASS), MDB's classes."""
+    return [Hit(h.time, FIVE_CLASS[h.instrument], h.confidence, h.velocity) for h in hits]
 
 
 def class_hit_f(found: list[Hit], truth: list[Hit]) -> float:
-    """F of found onsets against annotated ones per class at +-50 ms, pooled (one match per onset)."""
+    """F of found onsets against annotated ones per class, matched one to one as the notation
+    benchmark matches them (notation_score.matched_pairs, +-50 ms), pooled over the classes."""
     matched = 0
     for name in set(MDB_CLASSES.values()):
+        found_times = sorted(h.time for h in found if h.instrument == name)
         true_times = sorted(h.time for h in truth if h.instrument == name)
-        used = [False] * len(true_times)
-        for t in sorted(h.time for h in found if h.instrument == name):
-            free = [i for i, x in enumerate(true_times) if not used[i] and abs(x - t) <= HIT_WINDOW_SECONDS]
-            if free:
-                used[min(free, key=lambda i: abs(true_times[i] - t))] = True
-                matched += 1
+        matched += len(matched_pairs(found_times, true_times))
     total = len(found) + len(truth)
     return 2.0 * matched / total if total else 1.0
 
@@ -154,18 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     worst, tempo_right, signature_right, bar_right = 0.0, 0, 0, 0
     scores: dict[str, list[float]] = {"none": [], "given": [], "hits": []}
     for row in rows:
-        bpm, signature, downbeats = annotated(args.data / row["beats_annotation"])
+        beat_rows = read_beats(args.data / row["beats_annotation"])
+        bpm, signature, downbeats = annotated(beat_rows)
         drums = drum_stem(row, args.data, args.cache, settings, holder)
         hits = finder.classify(finder.prepare(drums, SAMPLE_RATE))
         grid = estimate_tempo_grid(drums, SAMPLE_RATE, hits, None, None)
         hinted = estimate_tempo_grid(drums, SAMPLE_RATE, hits, bpm, signature)
         truth = annotated_hits(args.data / row["class_annotation"])
-        true_notes = notes_of(
-            truth, annotated_grid(args.data / row["beats_annotation"], len(drums) / SAMPLE_RATE)
-        )
+        true_notes = notes_on(truth, annotated_grid(beat_rows, len(drums) / SAMPLE_RATE))
         found = as_classes(hits)
-        scores["none"].append(notation_f(notes_of(found, grid), true_notes).f)
-        scores["given"].append(notation_f(notes_of(found, hinted), true_notes).f)
+        scores["none"].append(notation_f(notes_on(found, grid), true_notes).f)
+        scores["given"].append(notation_f(notes_on(found, hinted), true_notes).f)
         scores["hits"].append(class_hit_f(found, truth))
         error = grid.bpm / bpm - 1.0
         bar_one = grid.beats[grid.downbeat]

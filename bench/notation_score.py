@@ -155,10 +155,14 @@ def true_grid(score: Score) -> TempoGrid:
 
 
 def true_notes(strokes: tuple[Stroke, ...] | list[Stroke], score: Score) -> list[Note]:
-    hits = [Hit(s.time, s.cls, 1.0, s.velocity) for s in strokes]
+    return notes_on([Hit(s.time, s.cls, 1.0, s.velocity) for s in strokes], true_grid(score))
+
+
+def notes_on(hits: list[Hit], grid: TempoGrid) -> list[Note]:
+    """``hits`` written on ``grid`` by the pipeline's quantizer, as (bar, position, instrument) notes."""
     return [
         (p.bar, Fraction(p.beat - 1) + Fraction(p.slot, p.division), p.hit.instrument)
-        for p in place_hits(hits, true_grid(score))
+        for p in place_hits(hits, grid)
     ]
 
 
@@ -308,11 +312,11 @@ def _matched_by_instrument(
     for name in sorted({e["instrument"] for e in events} | {s.cls for s in strokes}):
         found = sorted(e["time"] for e in events if e["instrument"] == name)
         true = sorted(s.time for s in strokes if s.cls == name)
-        out[name] = (found, true, _matched_pairs(found, true))
+        out[name] = (found, true, matched_pairs(found, true))
     return out
 
 
-def _matched_pairs(found: list[float], true: list[float]) -> set[tuple[int, int]]:
+def matched_pairs(found: list[float], true: list[float]) -> set[tuple[int, int]]:
     """One-to-one matching of sorted onsets within the window, closest pairs first: (found, true) indices."""
     pairs = []
     for i, f in enumerate(found):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval_mdb_tempo import annotated_grid, annotated_hits, as_classes, class_hit_f, notes_of
-from bench.notation_score import notation_f
+from bench.eval_mdb_tempo import annotated_grid, annotated_hits, as_classes, class_hit_f, read_beats
+from bench.notation_score import notation_f, notes_on
 from groovesheet_worker.pipeline.types import Hit
 
 
@@ -20,7 +20,7 @@ def beats_file(tmp_path: Path) -> Path:
 
 
 def test_the_annotated_beats_make_a_grid_with_bar_one_at_the_first_beat_one(tmp_path: Path) -> None:
-    grid = annotated_grid(beats_file(tmp_path), end=12.0)
+    grid = annotated_grid(read_beats(beats_file(tmp_path)), end=12.0)
     assert grid.beats_per_bar == 4
     assert grid.beats[grid.downbeat] == pytest.approx(2.0)
     assert grid.bpm == pytest.approx(120.0)
@@ -33,23 +33,23 @@ def test_the_annotated_onsets_are_mdbs_five_classes(tmp_path: Path) -> None:
     hits = annotated_hits(path)
     assert [(h.time, h.instrument) for h in hits] == [
         (2.0, "kick"),
-        (2.0, "hihat_closed"),
+        (2.0, "hihat"),
         (2.5, "snare"),
-        (3.0, "crash"),
-        (3.25, "tom_mid"),
+        (3.0, "cymbals"),
+        (3.25, "toms"),
     ]
 
 
 def test_found_hits_are_written_as_the_classes_and_scored_against_the_annotated_notes(tmp_path: Path) -> None:
-    grid = annotated_grid(beats_file(tmp_path), end=12.0)
-    truth = [Hit(2.0, "kick", 1.0, 100), Hit(2.5, "snare", 1.0, 100), Hit(2.75, "hihat_closed", 1.0, 100)]
+    grid = annotated_grid(read_beats(beats_file(tmp_path)), end=12.0)
+    truth = [Hit(2.0, "kick", 1.0, 100), Hit(2.5, "snare", 1.0, 100), Hit(2.75, "hihat", 1.0, 100)]
     found = as_classes(
         [Hit(2.01, "kick", 0.9, 90), Hit(2.49, "cross_stick", 0.8, 60), Hit(2.76, "hihat_pedal", 0.7, 50)]
     )
-    assert [h.instrument for h in found] == ["kick", "snare", "hihat_closed"]
-    assert notation_f(notes_of(found, grid), notes_of(truth, grid)).f == 1.0
+    assert [h.instrument for h in found] == ["kick", "snare", "hihat"]
+    assert notation_f(notes_on(found, grid), notes_on(truth, grid)).f == 1.0
     assert class_hit_f(found, truth) == 1.0
     # A hit 60 ms off misses the onset window but may still be written on the same 16th.
     late = [Hit(2.06, "kick", 0.9, 90), *found[1:]]
     assert class_hit_f(late, truth) == pytest.approx(2 * 2 / 6)
-    assert notation_f(notes_of(late, grid), notes_of(truth, grid)).f == 1.0
+    assert notation_f(notes_on(late, grid), notes_on(truth, grid)).f == 1.0
