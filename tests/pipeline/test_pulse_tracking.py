@@ -8,6 +8,7 @@ import pytest
 from groovesheet_worker.pipeline.pulse_tracking import (
     _trim_ragged_edges,
     best_phase,
+    cover_span,
     even_pulses,
     median_bpm,
     smooth_pulses,
@@ -30,6 +31,15 @@ def test_the_guessed_pulses_at_the_ragged_ends_are_trimmed() -> None:
     ragged = np.concatenate([[0.1, 0.7], steady, [steady[-1] + 0.9]])  # 0.6, 0.3 and 0.9 s apart
     assert np.array_equal(_trim_ragged_edges(ragged), steady)
     assert np.array_equal(_trim_ragged_edges(steady), steady)
+
+
+def test_the_pulses_are_continued_at_each_ends_tempo_to_cover_the_music() -> None:
+    pulses = np.concatenate([2.0 + 0.5 * np.arange(10), 6.6 + 0.6 * np.arange(10)])  # slows down
+    covered = cover_span(pulses, first=0.7, last=13.0)
+    assert np.allclose(covered[:3], [0.5, 1.0, 1.5])  # at the head's 0.5 s, to the pulse before 0.7 s
+    assert np.array_equal(covered[3:23], pulses)
+    assert np.allclose(covered[23:], [12.6, 13.2])  # at the tail's 0.6 s, to the pulse after 13 s
+    assert np.array_equal(cover_span(pulses, first=2.0, last=pulses[-1]), pulses)
 
 
 def test_an_even_pulse_train_is_laid_on_the_strongest_onsets() -> None:

@@ -12,6 +12,7 @@ from groovesheet_worker.pipeline.rhythm_analysis import analyse
 from groovesheet_worker.pipeline.tempo import PulseReading, alternative_level, candidate_tempi, read_pulse
 from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
+from training import notation_pieces
 
 
 def reading_of(style: str, seed: int, bpm: float | None = None, drift: bool = False):
@@ -153,6 +154,24 @@ def test_each_tempo_level_is_read_on_the_steadiest_grid_near_it(monkeypatch, wan
 
 def test_the_tracker_follows_a_section_that_speeds_up() -> None:
     piece, reading = reading_of("rock", 7, 100.0, drift=True)
+    true = np.asarray(piece.score.beats)
+    late = 60.0 / float(np.median(np.diff(true[-10:-4])))
+    tracked_late = reading.pulses[(reading.pulses > true[-10]) & (reading.pulses < true[-4])]
+    assert median_bpm(tracked_late) == pytest.approx(late, rel=0.02)
+
+
+def test_a_section_that_moves_the_tempo_by_more_than_a_ragged_edge_is_still_tracked_to_the_end(
+    monkeypatch,
+) -> None:
+    """A tracker trimmed where the tempo moves by 15 % covered only the first section; its strokes
+    were then all on its grid, it outscored the tracker that followed, and the last section was
+    written on the first one's tempo."""
+    monkeypatch.setattr(notation_pieces, "DRIFT_RANGE", (0.15, 0.15))
+    piece = groove_piece("waltz", 1, bpm=120.0, drift=True)
+    analysis = analyse(audio_of(piece), SR, hits_of(piece))
+    reading = read_pulse(analysis)
+    first, last = analysis.played_span
+    assert reading.pulses[0] <= first + 0.05 and reading.pulses[-1] >= last - 0.05
     true = np.asarray(piece.score.beats)
     late = 60.0 / float(np.median(np.diff(true[-10:-4])))
     tracked_late = reading.pulses[(reading.pulses > true[-10]) & (reading.pulses < true[-4])]

@@ -2,7 +2,8 @@
 
 ``track_pulses`` follows a live drummer's drift (a dynamic-programming beat tracker held loosely to
 the tempo, the guessed pulses at its ragged ends trimmed, each pulse then moved onto a parabola
-fitted to its neighbours); ``best_phase`` lays an even pulse train on the strongest onsets;
+fitted to its neighbours, and the pulses continued evenly over the whole music, so each tempo is
+read on every stroke); ``best_phase`` lays an even pulse train on the strongest onsets;
 ``median_bpm`` is the tempo the pulses keep. ``tempo.py`` reads these pulses at each phase and level.
 """
 
@@ -18,14 +19,33 @@ from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis
 
 
 def track_pulses(envelope: np.ndarray, analysis: RhythmAnalysis, bpm: float) -> np.ndarray:
-    """Pulse times held loosely to ``bpm``, ragged ends trimmed, smoothed over a few pulses."""
+    """Pulse times held loosely to ``bpm``, ragged ends trimmed, smoothed over a few pulses, and
+    continued evenly to cover the music (``cover_span``).
+
+    Without that, a tracker trimmed where a section moved the tempo by more than
+    RAGGED_EDGE_TOLERANCE was read on the first section's strokes alone: they all sat on its grid, it
+    outscored the tracker that followed the change, and the last section was written at the first
+    one's tempo.
+    """
     frames = track_beats(envelope, analysis.frame_rate, bpm, C.TRACKING_TIGHTNESS)
     times = np.asarray(frames, dtype=float) / analysis.frame_rate
     times = _trim_ragged_edges(times)
     if len(times) < 4:
         period = 60.0 / bpm
         return even_pulses(best_phase(envelope, analysis.frame_rate, period), period, 2)
-    return smooth_pulses(times)
+    return cover_span(smooth_pulses(times), *analysis.played_span)
+
+
+def cover_span(pulses: np.ndarray, first: float, last: float) -> np.ndarray:
+    """``pulses`` continued evenly, at the tempo of each end, to the pulse at or before ``first``
+    and the one at or after ``last``: the pulses the sheet would be written on."""
+    head = float(np.median(np.diff(pulses[:5])))
+    tail = float(np.median(np.diff(pulses[-5:])))
+    before = max(0, math.ceil((pulses[0] - first) / head - 1e-9))
+    after = max(0, math.ceil((last - pulses[-1]) / tail - 1e-9))
+    return np.concatenate(
+        [pulses[0] - head * np.arange(before, 0, -1), pulses, pulses[-1] + tail * np.arange(1, after + 1)]
+    )
 
 
 def _trim_ragged_edges(times: np.ndarray) -> np.ndarray:
