@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from groovesheet_shared.errors import TranscriptionError
-from groovesheet_worker.pipeline.beat_grid import beat_index_at, estimate_tempo_grid
+from groovesheet_worker.pipeline.beat_grid import beat_index_at, estimate_tempo_grid, offered_alternative_bpm
 from groovesheet_worker.pipeline.quantize import place_hits
+from groovesheet_worker.pipeline.time_signature import Meter
 from groovesheet_worker.pipeline.types import Hit, TempoGrid
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of, true_bar_one
 from training.notation_pieces import NotationPiece
@@ -113,6 +114,16 @@ def test_a_polka_offers_its_backbeat_reading_and_a_rock_groove_none() -> None:
     assert polka.alternative_bpm == pytest.approx(2 * polka.bpm, rel=0.01)
     assert read(groove_piece("rock", 1)).alternative_bpm is None
     assert read(groove_piece("polka", 2), bpm=110.0).alternative_bpm is None
+
+
+def test_only_a_tempo_the_uploader_can_ask_for_is_offered() -> None:
+    four_four, seven_eight, six_eight = Meter(4, 4), Meter(7, 8), Meter(6, 8)
+    assert offered_alternative_bpm(120.0, 2.0, four_four) == 240.0
+    assert offered_alternative_bpm(150.0, 2.0, four_four) is None  # 300 is beyond TEMPO_RANGE
+    assert offered_alternative_bpm(50.0, 0.5, four_four) is None  # and 25 below it
+    assert offered_alternative_bpm(231.0, 0.5, seven_eight) is None  # eighths written, pulses tracked
+    assert offered_alternative_bpm(60.0, 2.0, six_eight) == 120.0
+    assert offered_alternative_bpm(120.0, None, four_four) is None
 
 
 def test_bpm_hint_wins_over_the_estimate() -> None:

@@ -66,9 +66,7 @@ def estimate_tempo_grid(
     main, changes = tempo_sections(
         beats, bar.downbeat, meter.beats_per_bar, pulse_beats, analysis.played_span, main_bpm=bpm_hint
     )
-    alternative = (
-        None if reading.alternative_ratio is None else round(float(main) * reading.alternative_ratio, 1)
-    )
+    alternative = offered_alternative_bpm(float(main), reading.alternative_ratio, meter)
     return TempoGrid(
         bpm=float(main),
         beats=tuple(float(b) for b in beats),
@@ -79,6 +77,18 @@ def estimate_tempo_grid(
         tempo_changes=changes,
         alternative_bpm=alternative,
     )
+
+
+def offered_alternative_bpm(main_bpm: float, ratio: float | None, meter: Meter) -> float | None:
+    """The other tempo level offered (``PulseReading.alternative_ratio`` of the written tempo), if the
+    uploader can ask for it: inside TEMPO_RANGE, and not in a simple x/8 meter, whose written tempo
+    counts eighths while a bpm sent without a time signature is tracked as the pulse (a 7/8 at 231
+    would offer 462, which transcribed again reads as it did)."""
+    if ratio is None or (meter.beat_unit == 8 and not meter.is_compound):
+        return None
+    alternative = round(main_bpm * ratio, 1)
+    low, high = C.TEMPO_RANGE
+    return alternative if low <= alternative <= high else None
 
 
 def beat_index_at(grid: TempoGrid, time: float) -> float:
