@@ -12,6 +12,7 @@ from groovesheet_worker.pipeline.quantize import place_hits
 from groovesheet_worker.pipeline.time_signature import Meter
 from groovesheet_worker.pipeline.types import Hit, TempoGrid
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of, true_bar_one
+from training import notation_pieces
 from training.notation_pieces import NotationPiece
 
 
@@ -96,6 +97,18 @@ def test_a_section_that_moves_gets_a_tempo_change() -> None:
     change = grid.tempo_changes[0]
     assert change.bpm == pytest.approx(later, rel=0.03)
     # The grid follows the drummer: every stroke of the faster section still lands on its 16th.
+    for hit in hits_of(piece)[-20:]:
+        position = beat_index_at(grid, hit.time) * 4
+        assert abs(position - round(position)) < 0.25
+
+
+def test_a_section_a_quarter_slower_gets_its_tempo_and_its_notes_on_the_grid(monkeypatch) -> None:
+    monkeypatch.setattr(notation_pieces, "DRIFT_RANGE", (0.25, 0.25))
+    piece = groove_piece("rock", 2, drift=True)
+    later = 60.0 / float(np.median(np.diff(piece.score.beats)[-8:]))
+    grid = read(piece)
+    assert grid.bpm == pytest.approx(piece.score.bpm, rel=0.04)
+    assert [c.bpm for c in grid.tempo_changes] == [pytest.approx(later, rel=0.03)]
     for hit in hits_of(piece)[-20:]:
         position = beat_index_at(grid, hit.time) * 4
         assert abs(position - round(position)) < 0.25

@@ -178,6 +178,24 @@ def test_a_section_that_moves_the_tempo_by_more_than_a_ragged_edge_is_still_trac
     assert median_bpm(tracked_late) == pytest.approx(late, rel=0.02)
 
 
+@pytest.mark.parametrize(
+    ("style", "seed", "step"), [("rock", 2, 0.25), ("shuffle", 4, 0.25), ("rock", 1, 0.35)]
+)
+def test_a_section_that_jumps_to_another_tempo_is_read_at_it(
+    monkeypatch, style: str, seed: int, step: float
+) -> None:
+    """A quarter or a third slower or faster two thirds in: the tracker held to the first tempo lost
+    the last section (a rock at 98 stepping to 74 was written at 98 throughout, notation F 0.73)."""
+    monkeypatch.setattr(notation_pieces, "DRIFT_RANGE", (step, step))
+    piece = groove_piece(style, seed, drift=True)
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)))
+    true = np.asarray(piece.score.beats)
+    late = 60.0 / float(np.median(np.diff(true[-10:-4])))
+    assert abs(late / reading.bpm - 1.0) > 0.2
+    tracked_late = reading.pulses[(reading.pulses > true[-10]) & (reading.pulses < true[-4])]
+    assert median_bpm(tracked_late) == pytest.approx(late, rel=0.02)
+
+
 def test_a_hint_is_the_tempo_and_the_grid_still_follows_the_music() -> None:
     piece = groove_piece("rock", 8, bpm=100.0)
     analysis = analyse(audio_of(piece), SR, hits_of(piece))

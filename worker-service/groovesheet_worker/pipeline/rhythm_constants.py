@@ -80,6 +80,23 @@ TRACKING_TIGHTNESS = 120.0
 # Tracked pulses are smoothed by a parabola fitted over this many pulses either side, which
 # follows drift but not each stroke's own timing.
 SMOOTHING_PULSES = 4
+# Tempo steps (tempo_steps.py): a section is lost when STEP_WINDOW_PULSES pulses in a row hold at least
+# STEP_MIN_STROKES strokes and under STEP_LOST_SHARE of their weight on the grid, while the song before
+# them holds at least STEP_KEPT_SHARE; the rest is then read at a tempo within STEP_RATIO_RANGE of the
+# song's, and joined in when that puts STEP_MIN_GAIN more of the song's stroke weight on the grid. At most
+# MAX_TEMPO_STEPS sections; the section's first pulse comes at least STEP_MIN_JOINT_SHARE of its
+# period after the song's last, and at most STEP_MAX_JOINT_SHARE of the longer period.
+STEP_WINDOW_PULSES = 8
+STEP_MIN_STROKES = 8
+STEP_LOST_SHARE = 0.75
+STEP_KEPT_SHARE = 0.85
+STEP_RATIO_RANGE = (0.6, 1.6)
+STEP_MIN_GAIN = 0.05
+STEP_MIN_JOINT_SHARE = 0.5
+STEP_MAX_JOINT_SHARE = 1.5
+# Joints whose pulses put this much less of the song's stroke weight on the grid than the best tie.
+STEP_JOINT_TIE = 0.001
+MAX_TEMPO_STEPS = 4
 # A tracked pulse interval this far (fraction) from the median is a guess at the edge of the music.
 RAGGED_EDGE_TOLERANCE = 0.1
 # A stroke this close to a grid point (pulses, or seconds when that is more) is on it.

@@ -28,8 +28,10 @@ from the classified hits:
 The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
 to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
 better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
-whose median tempo a fill pulled a few percent off). ``tempo_sections`` writes the median tempo and a
-change where a section moves by more than ``TEMPO_CHANGE_THRESHOLD``. The features are
+whose median tempo a fill pulled a few percent off). A section that jumps to another tempo (a quarter
+or more, beyond what the tracker follows) is read on its own and joined in (``tempo_steps.py``).
+``tempo_sections`` writes the median tempo and a change where a section moves by more than
+``TEMPO_CHANGE_THRESHOLD``. The features are
 ``pulse_evidence.py``'s, the tracked pulses ``pulse_tracking.py``'s, the sections ``tempo_sections.py``'s.
 """
 
@@ -59,6 +61,7 @@ from groovesheet_worker.pipeline.pulse_tracking import (
     track_pulses,
 )
 from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, fractional_index
+from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
 
 FOUR_FOUR = Meter(4, 4)
@@ -109,9 +112,39 @@ def read_pulse(
     readings = [steadier_level(analysis, envelope, r) if id(r) in contenders else r for r in tracked]
     readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
     best = max(readings, key=lambda r: r.score)
-    return replace(
+    chosen = replace(
         steadier_grid(analysis, envelope, best), alternative_ratio=alternative_level(best, readings)
     )
+    return with_tempo_steps(analysis, chosen, subdivision_hint)
+
+
+def with_tempo_steps(
+    analysis: RhythmAnalysis, reading: PulseReading, subdivision_hint: int | None
+) -> PulseReading:
+    """``reading`` with each section that jumps to another tempo read on its own and joined in
+    (``tempo_steps.follow_tempo_steps``)."""
+
+    def read_section(section_of: RhythmAnalysis, start: float, bpm: float) -> np.ndarray | None:
+        return section_pulses(section_of, start, bpm, subdivision_hint)
+
+    pulses = follow_tempo_steps(analysis, reading.pulses, reading.subdivision, read_section)
+    return reading if pulses is reading.pulses else replace(reading, pulses=pulses)
+
+
+def section_pulses(
+    analysis: RhythmAnalysis, start: float, bpm: float, subdivision_hint: int | None
+) -> np.ndarray | None:
+    """The pulses of the music from ``start`` on, read on its own at the tempo that reads best of
+    its candidates within STEP_RATIO_RANGE of ``bpm`` (not its double or half); None if none is."""
+    section = section_analysis(analysis, start)
+    envelope = section.tracking_envelope()
+    if envelope is None or len(section.strokes) < C.MIN_HITS_FOR_TRACKING:
+        return None
+    low, high = C.STEP_RATIO_RANGE
+    tempi = [t for t in candidate_tempi(envelope, section.frame_rate) if low <= t / bpm <= high]
+    readings = [best_phase_reading(readings_at(section, envelope, t, subdivision_hint)) for t in tempi]
+    readings = [r for r in readings if low <= r.bpm / bpm <= high]
+    return max(readings, key=lambda r: r.score).pulses if readings else None
 
 
 def alternative_level(best: PulseReading, readings: list[PulseReading]) -> float | None:
@@ -358,4 +391,4 @@ def _hinted_reading(
         reading = best_phase_reading(
             steadiest_grid(analysis, envelope, bpm, subdivision_hint, C.HINTED_GRID_RATIOS)
         )
-    return replace(reading, bpm=bpm)
+    return with_tempo_steps(analysis, replace(reading, bpm=bpm), subdivision_hint)
