@@ -37,6 +37,16 @@ def test_one_odd_bar_or_a_small_move_is_not_a_section() -> None:
     assert changes == ()
 
 
+def test_a_song_that_keeps_speeding_up_gets_a_mark_every_few_percent() -> None:
+    beats = bars_at(*[(1, 100.0 * 1.02**k) for k in range(16)])  # 2 % faster every bar: 100 -> 135
+    main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]))
+    written = [(1, main)] + [(c.bar, c.bpm) for c in changes]
+    for (bar, bpm), (next_bar, _) in zip(written, [*written[1:], (17, 0.0)], strict=True):
+        played = [100.0 * 1.02 ** (b - 1) for b in range(bar, next_bar)]
+        assert all(abs(p / bpm - 1.0) <= 0.06 for p in played)  # every bar near its mark
+    assert len(changes) >= 4
+
+
 def test_a_hinted_tempo_is_the_written_one() -> None:
     beats = bars_at((12, 100.0))
     main, changes = tempo_sections(beats, 0, 4, 1, (0.0, beats[-1]), main_bpm=101.0)

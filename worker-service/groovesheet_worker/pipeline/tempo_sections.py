@@ -25,8 +25,9 @@ def tempo_sections(
     """The written tempo (``main_bpm``, else the median over the played bars) and its changes.
 
     Bars are measured from their own beats. A run of at least MIN_SECTION_BARS bars more than
-    TEMPO_CHANGE_THRESHOLD away from the tempo in force starts a section; a section is written at
-    its median tempo, or at the main tempo when it is that close to it.
+    TEMPO_CHANGE_THRESHOLD away from the tempo in force (the section's opening bars') starts a
+    section; a section is written at its median tempo, or at the main tempo when it is that close
+    to it. A song that keeps speeding up or slowing down gets a mark every few percent.
     """
     bar_tempi = _bar_tempi(beats, downbeat, beats_per_bar, beats_per_pulse, played)
     if not bar_tempi:
@@ -44,9 +45,11 @@ def tempo_sections(
         while i + run < len(values) and abs(smooth[i + run] / current - 1.0) > C.TEMPO_CHANGE_THRESHOLD:
             run += 1
         if run >= C.MIN_SECTION_BARS:
+            # The section's tempo is its opening bars': a song that keeps speeding up (an
+            # accelerando) moves on from it, and is written as a new section every 4 % or so.
             starts.append(i)
-            current = float(np.median(values[i : i + run]))
-            i += run
+            current = float(np.median(values[i : i + C.MIN_SECTION_BARS]))
+            i += C.MIN_SECTION_BARS
         else:
             i += 1
     changes: list[TempoChange] = []
