@@ -16,8 +16,9 @@ from groovesheet_worker.pipeline.meter import (
     meter_for_period,
     repetition,
 )
+from groovesheet_worker.pipeline.pulse_evidence import SIXTEENTHS, TRIPLETS
 from groovesheet_worker.pipeline.rhythm_analysis import analyse
-from groovesheet_worker.pipeline.tempo import SIXTEENTHS, TRIPLETS, PulseReading, read_pulse
+from groovesheet_worker.pipeline.tempo import PulseReading, read_pulse
 from groovesheet_worker.pipeline.time_signature import Meter
 from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of

@@ -73,6 +73,21 @@ def pulse_evidence(pulses: np.ndarray, analysis: RhythmAnalysis) -> dict[str, fl
     return evidence
 
 
+def grid_offsets(
+    analysis: RhythmAnalysis, pulses: np.ndarray, subdivision: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stroke inside ``pulses``: its fractional pulse index, its weight, and its distance (pulses)
+    from the nearest 16th or 8th-note triplet of them."""
+    strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
+    if len(pulses) < 2 or not strokes:
+        empty = np.zeros(0)
+        return empty, empty, empty
+    step = TRIPLETS if subdivision == TRIPLETS else SIXTEENTHS
+    position = fractional_index(pulses, np.array([s.time for s in strokes]))
+    off = np.abs(position * step - np.round(position * step)) / step
+    return position, np.array([s.weight for s in strokes]), off
+
+
 def _backbeat_spacing(pulse: np.ndarray, weight: np.ndarray) -> dict[str, float]:
     """How the backbeat's weight spreads over the pulses it lands on (each 0..1).
 

@@ -47,7 +47,7 @@ from groovesheet_worker.pipeline.beat_tracker import autocorrelate
 from groovesheet_worker.pipeline.downbeat import phase_scores
 from groovesheet_worker.pipeline.pulse_evidence import (
     SIXTEENTHS,
-    TRIPLETS,
+    grid_offsets,
     level_score,
     pulse_evidence,
     reading_features,
@@ -60,7 +60,7 @@ from groovesheet_worker.pipeline.pulse_tracking import (
     median_bpm,
     track_pulses,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, fractional_index
+from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis
 from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
 
@@ -253,14 +253,10 @@ def steadiest_grid(
 def grid_error(pulses: np.ndarray, subdivision: int, analysis: RhythmAnalysis) -> float:
     """Weighed mean distance (pulses) of the strokes from the grid's nearest 16th or 8th-note triplet,
     each capped at GRID_ERROR_CAP so a flam or a stray hit counts as one miss."""
-    strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
-    if len(pulses) < 2 or not strokes:
+    _, weight, off = grid_offsets(analysis, pulses, subdivision)
+    if not len(weight):
         return math.inf
-    step = TRIPLETS if subdivision == TRIPLETS else SIXTEENTHS
-    position = fractional_index(pulses, np.array([s.time for s in strokes])) * step
-    distance = np.minimum(np.abs(position - np.round(position)) / step, C.GRID_ERROR_CAP)
-    weight = np.array([s.weight for s in strokes])
-    return float(np.sum(distance * weight) / np.sum(weight))
+    return float(np.sum(np.minimum(off, C.GRID_ERROR_CAP) * weight) / np.sum(weight))
 
 
 def even_grid_readings(

@@ -19,9 +19,9 @@ from dataclasses import replace
 import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
-from groovesheet_worker.pipeline.pulse_evidence import TRIPLETS
+from groovesheet_worker.pipeline.pulse_evidence import grid_offsets
 from groovesheet_worker.pipeline.pulse_tracking import median_bpm
-from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis, fractional_index
+from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis
 
 # Reads the music from a start time (seconds) at the tempo nearest a bpm: its pulses, or None.
 SectionReader = Callable[[RhythmAnalysis, float, float], np.ndarray | None]
@@ -55,21 +55,6 @@ def follow_tempo_steps(
     head, rest = joined[:rest_from], joined[rest_from:]
     followed = follow_tempo_steps(analysis, rest, subdivision, read_section, depth + 1)
     return np.concatenate([head, followed])
-
-
-def grid_offsets(
-    analysis: RhythmAnalysis, pulses: np.ndarray, subdivision: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each stroke inside ``pulses``: its fractional pulse index, its weight, and its distance (pulses)
-    from the nearest 16th or 8th-note triplet of them."""
-    strokes = [s for s in analysis.strokes if pulses[0] <= s.time <= pulses[-1]]
-    if len(pulses) < 2 or not strokes:
-        empty = np.zeros(0)
-        return empty, empty, empty
-    step = TRIPLETS if subdivision == TRIPLETS else 4
-    position = fractional_index(pulses, np.array([s.time for s in strokes]))
-    off = np.abs(position * step - np.round(position * step)) / step
-    return position, np.array([s.weight for s in strokes]), off
 
 
 def first_lost_pulse(analysis: RhythmAnalysis, pulses: np.ndarray, subdivision: int) -> int | None:
