@@ -41,3 +41,11 @@ def test_compound_meters_count_dotted_quarters(
         beats_per_pulse,
         pulses,
     )
+
+
+@pytest.mark.parametrize(
+    ("meter", "eighths"),
+    [(Meter(7, 8), True), (Meter(5, 8), True), (Meter(6, 8), False), (Meter(4, 4), False)],
+)
+def test_only_simple_eighth_meters_count_eighths(meter: Meter, eighths: bool) -> None:
+    assert meter.counts_eighths is eighths

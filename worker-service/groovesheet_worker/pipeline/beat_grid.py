@@ -84,7 +84,7 @@ def offered_alternative_bpm(main_bpm: float, ratio: float | None, meter: Meter) 
     uploader can ask for it: inside TEMPO_RANGE, and not in a simple x/8 meter, whose written tempo
     counts eighths while a bpm sent without a time signature is tracked as the pulse (a 7/8 at 231
     would offer 462, which transcribed again reads as it did)."""
-    if ratio is None or (meter.beat_unit == 8 and not meter.is_compound):
+    if ratio is None or meter.counts_eighths:
         return None
     alternative = round(main_bpm * ratio, 1)
     low, high = C.TEMPO_RANGE
@@ -98,7 +98,7 @@ def beat_index_at(grid: TempoGrid, time: float) -> float:
 
 def _tracked_bpm(bpm_hint: float | None, meter: Meter | None) -> float | None:
     """The tempo to track for a hint: x/8 meters other than compound ones are tracked in quarters."""
-    if bpm_hint is None or meter is None or meter.beat_unit != 8 or meter.is_compound:
+    if bpm_hint is None or meter is None or not meter.counts_eighths:
         return bpm_hint
     return bpm_hint / C.EIGHTHS_PER_QUARTER
 

@@ -30,6 +30,11 @@ class Meter:
         return self.beat_unit == 8 and self.beats_per_bar % 3 == 0 and self.beats_per_bar >= 6
 
     @property
+    def counts_eighths(self) -> bool:
+        """7/8, 5/8 ...: the counted pulse (and the written tempo) is the eighth, not the quarter."""
+        return self.beat_unit == 8 and not self.is_compound
+
+    @property
     def beats_per_pulse(self) -> int:
         return 3 if self.is_compound else 1
 
