@@ -90,3 +90,22 @@ def test_no_strokes_put_bar_one_at_the_start() -> None:
     start = bar_start([])
     assert BEATS[start.downbeat] >= 0.0
     assert start.pickup_beats == 0
+
+
+def test_a_kick_after_the_hi_hat_has_been_keeping_time_is_not_the_opening() -> None:
+    # Hi-hat 8ths and a snare on 2 from beat 0; the first kick comes on 3 (beat 2).
+    groove = [h for h in rock(0, 8, kick_on_three=False) if not (h.instrument == "kick" and h.time < at(2))]
+    groove.append(Hit(at(2), "kick", 0.9, 100))
+    features = phase_features(BEATS, list(analyse(np.zeros(0, np.float32), SR, groove).strokes), FOUR_FOUR)
+    assert all(f["opening"] == 0.0 for f in features.values())
+
+
+def test_a_kick_after_a_pickup_fill_is_the_opening() -> None:
+    fill = [
+        Hit(at(1), "snare", 0.9, 90),
+        Hit(at(1.5), "tom_high", 0.9, 90),
+        Hit(at(2.5), "tom_floor", 0.9, 90),
+    ]
+    hits = fill + rock(3, 6, kick_on_three=False)
+    features = phase_features(BEATS, list(analyse(np.zeros(0, np.float32), SR, hits).strokes), FOUR_FOUR)
+    assert features[3]["opening"] == 1.0

@@ -7,7 +7,8 @@ drummer hears as "one":
   backbeats and not on 1, the pedal hi-hat on the backbeats (jazz);
 - the crash on 1, and accents on 1;
 - fills: toms in the bar's last pulse lead into the next bar line, toms on 1 are rare;
-- the opening: the song's first kick or crash is usually on 1;
+- the opening: the song's first kick or crash is usually on 1, unless the hi-hat or ride was
+  keeping time before it;
 - in 4/4, where in the bar each instrument plays (the bar profile: kick on 1, snare on 2 and 4,
   an open hi-hat on the "and" of 4, ...), weighed by a template learnt from GMD's bars.
 
@@ -222,10 +223,19 @@ def _median_velocities(strokes: list[Stroke]) -> dict[str, float]:
 
 
 def _opening_phase(strokes: list[Stroke], position: np.ndarray, n: int) -> int | None:
-    """Beat of the bar (0..n-1) of the song's first kick or crash, if it is on a beat."""
-    for stroke, pos in zip(strokes, position, strict=True):
+    """Beat of the bar (0..n-1) of the song's first kick or crash, if it is on a beat and the groove
+    starts with it.
+
+    A kick or crash after the hi-hat or ride has already been keeping time is the groove's next
+    stroke, not its opening: a soul groove that began with hi-hat 8ths and a snare on 2 had its
+    first kick on 3, and that kick put bar 1 there.
+    """
+    for k, (stroke, pos) in enumerate(zip(strokes, position, strict=True)):
         if stroke.role in (KICK, CRASH) and not stroke.is_ghost:
-            if abs(pos - round(pos)) <= ON_BEAT:
-                return round(pos) % n
-            return None
+            time_kept = any(
+                s.role == TIME and p < pos - ON_BEAT for s, p in zip(strokes[:k], position[:k], strict=True)
+            )
+            if time_kept or abs(pos - round(pos)) > ON_BEAT:
+                return None
+            return round(pos) % n
     return None
