@@ -100,6 +100,28 @@ def test_a_steady_drummer_is_written_on_an_even_grid_at_the_true_tempo_when_the_
     assert np.max(distance) < 0.03
 
 
+def test_an_even_grid_laid_a_sixteenth_off_the_beats_is_moved_onto_them(monkeypatch) -> None:
+    """Kicks on the "a" before the beats can make the strongest onsets a 16th early: an even grid laid
+    on them (read at the beats or the "and"s) is a 16th off everywhere, and a tracker that slid there
+    halfway through cannot be mended by it. The grid that puts the most of the strokes on 8th notes
+    sits on the beats."""
+    from groovesheet_worker.pipeline import tempo
+
+    piece = groove_piece("rock", 6, bpm=120.0)
+    beats = np.asarray(piece.score.beats)
+    sixteenth = 60.0 / 120.0 / 4
+    slid = beats.copy()
+    slid[len(beats) // 2 :] -= sixteenth
+    monkeypatch.setattr(tempo, "track_pulses", lambda envelope, analysis, bpm: slid)
+    monkeypatch.setattr(
+        tempo, "best_phase", lambda envelope, frame_rate, period: (beats[0] - sixteenth) % period
+    )
+    reading = read_pulse(analyse(audio_of(piece), SR, hits_of(piece)), bpm_hint=120.0)
+    inside = reading.pulses[(reading.pulses > beats[2]) & (reading.pulses < beats[-3])]
+    distance = np.min(np.abs(inside[:, None] - beats[None, :]), axis=1)
+    assert np.max(distance) < 0.03
+
+
 def test_with_the_uploaders_tempo_a_tracker_that_drifted_gives_way_to_an_even_grid(monkeypatch) -> None:
     """The uploader says 100 bpm and the tracker, 1.5 % slow, agrees within HINT_TRACKING_AGREEMENT:
     its pulses are half a beat off by the end, so an even grid on the beats is written instead."""

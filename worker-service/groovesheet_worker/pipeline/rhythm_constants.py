@@ -102,6 +102,9 @@ RAGGED_EDGE_TOLERANCE = 0.1
 # A stroke this close to a grid point (pulses, or seconds when that is more) is on it.
 GRID_TOLERANCE = 0.07
 GRID_TOLERANCE_SECONDS = 0.02
+# A stroke within this many pulses of a 16th (of an 8th) is on it, when an even grid is moved onto
+# the 8th notes (tempo.on_the_eighths).
+EIGHTH_NOTE_TOLERANCE = 0.06
 # Strokes closer than this are one note (a flam, a kick under a crash) for note-value counting.
 SAME_NOTE_SECONDS = 0.03
 # Note values: gaps shorter than this (pulses) are finer than 16ths (than 16th-note sextuplets,

@@ -28,8 +28,11 @@ from the classified hits:
 The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
 to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
 better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
-whose median tempo a fill pulled a few percent off). A section that jumps to another tempo (a quarter
-or more, beyond what the tracker follows) is read on its own and joined in (``tempo_steps.py``).
+whose median tempo a fill pulled a few percent off); an even grid is laid on the strongest onsets,
+or a 16th after them when that puts more of the strokes on its 8th notes (``on_the_eighths``: kicks
+on the "a" before the beats can make the strongest onsets a 16th early). A section that jumps to
+another tempo (a quarter or more, beyond what the tracker follows) is read on its own and joined in
+(``tempo_steps.py``).
 ``tempo_sections`` writes the median tempo and a change where a section moves by more than
 ``TEMPO_CHANGE_THRESHOLD``. The features are
 ``pulse_evidence.py``'s, the tracked pulses ``pulse_tracking.py``'s, the sections ``tempo_sections.py``'s.
@@ -47,6 +50,7 @@ from groovesheet_worker.pipeline.beat_tracker import autocorrelate
 from groovesheet_worker.pipeline.downbeat import phase_scores
 from groovesheet_worker.pipeline.pulse_evidence import (
     SIXTEENTHS,
+    TRIPLETS,
     grid_offsets,
     level_score,
     pulse_evidence,
@@ -242,12 +246,37 @@ def steadiest_grid(
     grids = []
     for ratio in ratios:
         anchor = best_phase(envelope, analysis.frame_rate, 60.0 / (bpm * ratio))
+        if subdivision_hint != TRIPLETS:
+            anchor = on_the_eighths(analysis, bpm * ratio, anchor)
         shifted = phases(
             even_grid(analysis, bpm * ratio, anchor), bpm * ratio, analysis, subdivision_hint, False
         )
         grids.append((min(grid_error(pulses, sub, analysis) for pulses, sub, _ in shifted), ratio, anchor))
     _, ratio, anchor = min(grids, key=lambda grid: grid[0])
     return readings_at(analysis, envelope, bpm * ratio, subdivision_hint, anchor)
+
+
+def on_the_eighths(analysis: RhythmAnalysis, bpm: float, anchor: float) -> float:
+    """``anchor``, or a 16th after it, whichever lays an even grid at ``bpm`` with more of the strokes
+    on its 8th notes (of those on its 16ths).
+
+    The strongest onsets are not always on the beats: kicks on the "a" before them (a 16th early)
+    put a grid laid on them a 16th off everywhere, and reading it at the "and"s only moves it by an
+    8th. A groove's hi-hats and backbeat sit on 8th notes; a grid a 16th off puts them on the "e"s
+    and "a"s.
+    """
+    period = 60.0 / bpm
+    shares = []
+    for shift in (0.0, 0.25):
+        start = anchor + shift * period
+        position, weight, off = grid_offsets(analysis, even_grid(analysis, bpm, start), SIXTEENTHS)
+        on_sixteenths = off <= C.EIGHTH_NOTE_TOLERANCE
+        on_eighths = on_sixteenths & (
+            np.abs(position * 2 - np.round(position * 2)) / 2 <= C.EIGHTH_NOTE_TOLERANCE
+        )
+        total = float(weight[on_sixteenths].sum())
+        shares.append((float(weight[on_eighths].sum()) / total if total > 0 else 0.0, -shift, start))
+    return max(shares)[2]
 
 
 def grid_error(pulses: np.ndarray, subdivision: int, analysis: RhythmAnalysis) -> float:
