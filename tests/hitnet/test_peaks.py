@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from groovesheet_worker.hitnet.peaks import (
+    ECHO_SECONDS,
     MIN_GAP_FRAMES,
     SAME_DRUM_FRAMES,
     STREAM_MAX_GAP_SECONDS,
@@ -139,3 +140,19 @@ def test_a_ride_heard_with_a_closed_hi_hat_gives_way() -> None:
     picked = [(round(p.time * 100), p.cls) for p in pick_peaks(act, np.zeros_like(act), [0.5] * 3, rules)]
     assert picked == [(10, 0), (30, 1), (30, 2), (50, 1), (53, 0)]
     assert len(pick_peaks(act, np.zeros_like(act), [0.5] * 3)) == 6
+
+
+def test_a_kicks_echo_is_dropped_and_a_drummers_double_stays() -> None:
+    """A weak kick peak 50 ms after a sure one is the boom peaking again; two kicks as sure as each
+    other that close, or a ghost kick 90 ms after the beat, are played."""
+    rules = peak_rules(("kick", "snare"))
+    act = np.zeros((200, 2), dtype=np.float32)
+    act[10, 0], act[15, 0] = 0.9, 0.3  # an echo
+    act[60, 0], act[65, 0] = 0.6, 0.5  # a fast double
+    act[110, 0], act[119, 0] = 0.9, 0.3  # a ghost after the beat
+    act[160, 1], act[165, 1] = 0.9, 0.3  # a snare drag: not a kick, untouched
+    times = [(round(p.time, 2), p.cls) for p in pick_peaks(act, np.zeros_like(act), [0.25, 0.25], rules)]
+    assert times == [(0.1, 0), (0.6, 0), (0.65, 0), (1.1, 0), (1.19, 0), (1.6, 1), (1.65, 1)]
+    assert 0.09 > ECHO_SECONDS > 0.05
+    # Without the rule the echo is a second kick.
+    assert len(pick_peaks(act, np.zeros_like(act), [0.25, 0.25])) == len(times) + 1
