@@ -227,8 +227,8 @@ def _opening_phase(strokes: list[Stroke], position: np.ndarray, n: int) -> int |
     starts with it.
 
     A kick or crash after the hi-hat or ride has already been keeping time is the groove's next
-    stroke, not its opening: a soul groove that began with hi-hat 8ths and a snare on 2 had its
-    first kick on 3, and that kick put bar 1 there.
+    stroke, not its opening: a groove that began with hi-hat 8ths and a snare on 2 and had its first
+    kick on 3 had the opening point bar 1 there.
     """
     for k, (stroke, pos) in enumerate(zip(strokes, position, strict=True)):
         if stroke.role in (KICK, CRASH) and not stroke.is_ghost:
