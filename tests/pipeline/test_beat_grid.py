@@ -129,6 +129,21 @@ def test_a_polka_offers_its_backbeat_reading_and_a_rock_groove_none() -> None:
     assert read(groove_piece("polka", 2), bpm=110.0).alternative_bpm is None
 
 
+def test_a_polka_read_as_a_backbeat_at_twice_its_tempo_is_written_in_eighths() -> None:
+    """At 232 every stroke of a polka at 116 is a quarter, the kick on 1 and 3 and the snare on 2 and
+    4, and the score preferred that; a drummer charts it in 8ths at 116, in 2/4, with 232 offered."""
+    grid = read(groove_piece("polka", 1, bpm=116.0))
+    assert grid.bpm == pytest.approx(116.0, rel=0.02)
+    assert grid.time_signature == "2/4"
+    assert grid.alternative_bpm == pytest.approx(232.0, rel=0.02)
+
+
+def test_a_fast_punk_beat_with_the_kick_on_every_quarter_keeps_its_tempo() -> None:
+    grid = read(groove_piece("fast punk", 1, bpm=210.0))
+    assert grid.bpm == pytest.approx(210.0, rel=0.02)
+    assert grid.time_signature == "4/4"
+
+
 def test_only_a_tempo_the_uploader_can_ask_for_is_offered() -> None:
     four_four, seven_eight, six_eight = Meter(4, 4), Meter(7, 8), Meter(6, 8)
     assert offered_alternative_bpm(120.0, 2.0, four_four) == 240.0

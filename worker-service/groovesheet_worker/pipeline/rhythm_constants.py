@@ -112,6 +112,13 @@ SAME_NOTE_SECONDS = 0.03
 FINE_GAP = 0.19
 FINE_GAP_TRIPLETS = 0.15
 COARSE_GAP = 0.9
+# A reading this fast whose notes are nearly all quarters (this share of the gaps between notes a
+# pulse or longer) and whose kick is on every other pulse (this share of its weight on pulses on the
+# odd ones, or on the even ones) is read at half the tempo, where the notes are 8ths and the kick on
+# every beat (tempo.eighth_note_level): a polka is charted in 8ths, not as a backbeat at 240.
+QUARTER_NOTE_READING_MIN_BPM = 180.0
+QUARTER_NOTE_SHARE = 0.75
+ALTERNATE_PULSE_SHARE = 0.8
 # The backbeat: main snares, or the pedal hi-hat when fewer snares than this are played.
 MIN_BACKBEAT_STROKES = 4
 # A pulse carries the backbeat when the backbeat's weight on it is at least this share of a typical

@@ -25,6 +25,10 @@ from the classified hits:
   "and", ghost notes on the "e" and "a", ...), weighed by a template learnt from GMD performances;
 - a broad log-normal prior around the usual tempos breaks near-ties.
 
+A fast winner whose notes are nearly all quarters, with the kick on every other pulse, gives way to
+its half, where they are 8ths and the kick is on every beat (``eighth_note_level``: a polka is not a
+backbeat at 240).
+
 The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
 to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
 better on the beats (``steadier_grid``: a tracker that slipped onto the "and"s for a stretch, or
@@ -64,7 +68,7 @@ from groovesheet_worker.pipeline.pulse_tracking import (
     median_bpm,
     track_pulses,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import RhythmAnalysis
+from groovesheet_worker.pipeline.rhythm_analysis import KICK, RhythmAnalysis, fractional_index
 from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
 
@@ -115,11 +119,47 @@ def read_pulse(
     contenders = {id(r) for r in sorted(tracked, key=lambda r: -r.score)[: C.STEADY_LEVEL_CANDIDATES]}
     readings = [steadier_level(analysis, envelope, r) if id(r) in contenders else r for r in tracked]
     readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
-    best = max(readings, key=lambda r: r.score)
+    best = eighth_note_level(analysis, max(readings, key=lambda r: r.score), readings)
     chosen = replace(
         steadier_grid(analysis, envelope, best), alternative_ratio=alternative_level(best, readings)
     )
     return with_tempo_steps(analysis, chosen, subdivision_hint)
+
+
+def eighth_note_level(
+    analysis: RhythmAnalysis, best: PulseReading, readings: list[PulseReading]
+) -> PulseReading:
+    """``best``, or the best reading at half its tempo when ``best`` is fast (at least
+    QUARTER_NOTE_READING_MIN_BPM), its notes are nearly all quarters (QUARTER_NOTE_SHARE) and the
+    kick plays only every other one of its pulses (``kick_on_alternate_pulses``).
+
+    A polka (the kick on the beats, the snare and hi-hat on the "and"s) reads as a backbeat at twice
+    its tempo, every stroke a quarter, the kick on 1 and 3 and the snare on 2 and 4, and the score
+    can prefer that; a drummer charts it in 8th notes, at the tempo where the kick is on every beat
+    (a punk skank beat too). A fast punk beat with the kick on every quarter keeps its tempo.
+    """
+    coarse = best.evidence.get("coarse_notes", 0.0)
+    if best.bpm < C.QUARTER_NOTE_READING_MIN_BPM or coarse < C.QUARTER_NOTE_SHARE:
+        return best
+    if not kick_on_alternate_pulses(analysis, best.pulses):
+        return best
+    halves = [r for r in readings if abs(2.0 * r.bpm / best.bpm - 1.0) <= C.ALTERNATIVE_MATCH_TOLERANCE]
+    return max(halves, key=lambda r: r.score) if halves else best
+
+
+def kick_on_alternate_pulses(analysis: RhythmAnalysis, pulses: np.ndarray) -> bool:
+    """True when the kicks on ``pulses`` fall on every other one: at least ALTERNATE_PULSE_SHARE of
+    their weight on the odd pulses, or on the even ones."""
+    kicks = analysis.of_role(KICK)
+    if len(kicks) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
+        return False
+    position = fractional_index(pulses, np.array([s.time for s in kicks]))
+    on_pulse = np.abs(position - np.round(position)) <= C.GRID_TOLERANCE
+    weight = np.array([s.weight for s in kicks])[on_pulse]
+    if weight.sum() <= 0:
+        return False
+    odd = float(weight[np.round(position[on_pulse]).astype(int) % 2 == 1].sum() / weight.sum())
+    return max(odd, 1.0 - odd) >= C.ALTERNATE_PULSE_SHARE
 
 
 def with_tempo_steps(
