@@ -19,6 +19,7 @@ from groovesheet_worker.pipeline.rhythm_analysis import (
     keeping_time,
     role_belief,
     role_of,
+    weight_on_alternate_pulses,
 )
 from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit
 
@@ -161,3 +162,14 @@ def test_fractional_index_interpolates_and_extrapolates() -> None:
     grid = np.array([1.0, 2.0, 4.0])
     assert fractional_index(grid, [1.5, 3.0, 0.0, 6.0]) == pytest.approx([0.5, 1.5, -1.0, 3.0])
     assert KICK == "kick"
+
+
+def test_the_weight_on_the_even_and_the_odd_pulses_leaves_out_strokes_between_them() -> None:
+    pulses = np.arange(8) * 0.5
+    strokes = [
+        Stroke(0.0, KICK, 1.0, 100),
+        Stroke(1.0, KICK, 2.0, 100),
+        Stroke(1.51, KICK, 0.5, 100),  # on pulse 3, within GRID_TOLERANCE
+        Stroke(1.25, KICK, 4.0, 100),  # the "and": on neither
+    ]
+    assert weight_on_alternate_pulses(strokes, pulses) == pytest.approx([3.0, 0.5])

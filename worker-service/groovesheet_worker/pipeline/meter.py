@@ -26,7 +26,13 @@ import numpy as np
 
 from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.pulse_evidence import TRIPLETS
-from groovesheet_worker.pipeline.rhythm_analysis import GROOVE_ROLES, KICK, RhythmAnalysis, fractional_index
+from groovesheet_worker.pipeline.rhythm_analysis import (
+    GROOVE_ROLES,
+    KICK,
+    RhythmAnalysis,
+    fractional_index,
+    weight_on_alternate_pulses,
+)
 from groovesheet_worker.pipeline.tempo import PulseReading
 from groovesheet_worker.pipeline.time_signature import Meter
 
@@ -196,12 +202,8 @@ def has_backbeat(analysis: RhythmAnalysis, reading: PulseReading) -> bool:
     snares = analysis.backbeat_strokes()
     if len(snares) < C.MIN_BACKBEAT_STROKES or len(reading.pulses) < 2:
         return False
-    position = fractional_index(reading.pulses, np.array([s.time for s in snares]))
-    weight = np.array([s.weight for s in snares])
-    on_pulse = np.abs(position - np.round(position)) <= C.GRID_TOLERANCE
-    landed = float(weight[on_pulse].sum())
-    if landed < C.BACKBEAT_ON_PULSES * weight.sum():
+    shares = weight_on_alternate_pulses(snares, reading.pulses)
+    landed = float(shares.sum())
+    if landed < C.BACKBEAT_ON_PULSES * sum(s.weight for s in snares):
         return False
-    parity = np.round(position[on_pulse]).astype(int) % 2
-    shares = np.bincount(parity, weights=weight[on_pulse], minlength=2)
     return bool(shares.max() >= C.BACKBEAT_SHARE * landed)

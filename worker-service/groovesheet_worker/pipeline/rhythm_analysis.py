@@ -240,3 +240,12 @@ def fractional_index(grid: np.ndarray, times: np.ndarray | float) -> np.ndarray:
         return np.zeros_like(t)
     k = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, len(grid) - 2)
     return k + (t - grid[k]) / (grid[k + 1] - grid[k])
+
+
+def weight_on_alternate_pulses(strokes: Sequence[Stroke], pulses: np.ndarray) -> np.ndarray:
+    """The weight of ``strokes`` on the even and on the odd ``pulses`` (within GRID_TOLERANCE of one)."""
+    position = fractional_index(pulses, np.array([s.time for s in strokes]))
+    weight = np.array([s.weight for s in strokes])
+    on_pulse = np.abs(position - np.round(position)) <= C.GRID_TOLERANCE
+    parity = np.round(position[on_pulse]).astype(int) % 2
+    return np.bincount(parity, weights=weight[on_pulse], minlength=2)

@@ -68,7 +68,7 @@ from groovesheet_worker.pipeline.pulse_tracking import (
     median_bpm,
     track_pulses,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import KICK, RhythmAnalysis, fractional_index
+from groovesheet_worker.pipeline.rhythm_analysis import KICK, RhythmAnalysis, weight_on_alternate_pulses
 from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
 
@@ -153,13 +153,8 @@ def kick_on_alternate_pulses(analysis: RhythmAnalysis, pulses: np.ndarray) -> bo
     kicks = analysis.of_role(KICK)
     if len(kicks) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
         return False
-    position = fractional_index(pulses, np.array([s.time for s in kicks]))
-    on_pulse = np.abs(position - np.round(position)) <= C.GRID_TOLERANCE
-    weight = np.array([s.weight for s in kicks])[on_pulse]
-    if weight.sum() <= 0:
-        return False
-    odd = float(weight[np.round(position[on_pulse]).astype(int) % 2 == 1].sum() / weight.sum())
-    return max(odd, 1.0 - odd) >= C.ALTERNATE_PULSE_SHARE
+    shares = weight_on_alternate_pulses(kicks, pulses)
+    return bool(shares.sum() > 0 and shares.max() >= C.ALTERNATE_PULSE_SHARE * shares.sum())
 
 
 def with_tempo_steps(
