@@ -143,7 +143,7 @@ def eighth_note_level(
         return best
     if not kick_on_alternate_pulses(analysis, best.pulses):
         return best
-    halves = [r for r in readings if abs(2.0 * r.bpm / best.bpm - 1.0) <= C.ALTERNATIVE_MATCH_TOLERANCE]
+    halves = [r for r in readings if at_ratio(r, best, 0.5)]
     return max(halves, key=lambda r: r.score) if halves else best
 
 
@@ -193,14 +193,14 @@ def alternative_level(best: PulseReading, readings: list[PulseReading]) -> float
     Which octave a drummer counts is sometimes a convention (a polka in 2/4 at 120 or a backbeat at
     240, a skank beat at 92 or 185): the sheet offers the other reading rather than hide it.
     """
-    relatives = [
-        (r, ratio)
-        for r in readings
-        for ratio in ALTERNATIVE_RATIOS
-        if abs(r.bpm / best.bpm / ratio - 1.0) <= C.ALTERNATIVE_MATCH_TOLERANCE
-    ]
+    relatives = [(r, ratio) for r in readings for ratio in ALTERNATIVE_RATIOS if at_ratio(r, best, ratio)]
     close = [(r, ratio) for r, ratio in relatives if best.score - r.score <= C.ALTERNATIVE_TEMPO_MARGIN]
     return max(close, key=lambda pair: pair[0].score)[1] if close else None
+
+
+def at_ratio(reading: PulseReading, best: PulseReading, ratio: float) -> bool:
+    """True when ``reading``'s tempo is ``ratio`` times ``best``'s, within ALTERNATIVE_MATCH_TOLERANCE."""
+    return abs(reading.bpm / best.bpm / ratio - 1.0) <= C.ALTERNATIVE_MATCH_TOLERANCE
 
 
 def _relatives_of_the_best(
