@@ -19,6 +19,7 @@ from groovesheet_worker.pipeline.rhythm_analysis import (
     keeping_time,
     role_belief,
     role_of,
+    weight_by_pulse_in_cycle,
     weight_on_alternate_pulses,
 )
 from groovesheet_worker.pipeline.types import INSTRUMENTS, Hit
@@ -173,3 +174,5 @@ def test_the_weight_on_the_even_and_the_odd_pulses_leaves_out_strokes_between_th
         Stroke(1.25, KICK, 4.0, 100),  # the "and": on neither
     ]
     assert weight_on_alternate_pulses(strokes, pulses) == pytest.approx([3.0, 0.5])
+    assert weight_by_pulse_in_cycle(strokes, pulses, 3) == pytest.approx([1.5, 0.0, 2.0])  # pulses 0 and 3; 2
+    assert weight_by_pulse_in_cycle([], pulses, 3) == pytest.approx([0.0, 0.0, 0.0])

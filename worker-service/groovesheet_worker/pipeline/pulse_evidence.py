@@ -219,9 +219,13 @@ def weighed(features: dict[str, float], weights: dict[str, float]) -> float:
 
 
 def _range_penalty(bpm: float) -> float:
+    return 0.0 if in_tempo_range(bpm) else OUT_OF_RANGE_PENALTY
+
+
+def in_tempo_range(bpm: float) -> bool:
+    """True when ``bpm`` is in TEMPO_RANGE, give or take the candidates' merge ratio."""
     low, high = C.TEMPO_RANGE
-    inside = low * (1 - C.CANDIDATE_MERGE_RATIO) <= bpm <= high * (1 + C.CANDIDATE_MERGE_RATIO)
-    return 0.0 if inside else OUT_OF_RANGE_PENALTY
+    return low * (1 - C.CANDIDATE_MERGE_RATIO) <= bpm <= high * (1 + C.CANDIDATE_MERGE_RATIO)
 
 
 def tempo_prior(bpm: float, subdivision: int) -> float:

@@ -244,8 +244,16 @@ def fractional_index(grid: np.ndarray, times: np.ndarray | float) -> np.ndarray:
 
 def weight_on_alternate_pulses(strokes: Sequence[Stroke], pulses: np.ndarray) -> np.ndarray:
     """The weight of ``strokes`` on the even and on the odd ``pulses`` (within GRID_TOLERANCE of one)."""
+    return weight_by_pulse_in_cycle(strokes, pulses, 2)
+
+
+def weight_by_pulse_in_cycle(strokes: Sequence[Stroke], pulses: np.ndarray, cycle: int) -> np.ndarray:
+    """The weight of ``strokes`` on the ``pulses`` (within GRID_TOLERANCE of one), by the pulse's place
+    in a cycle of ``cycle`` pulses: entry k sums the strokes on pulses k, k + cycle, k + 2 cycle, ..."""
+    if not strokes:
+        return np.zeros(cycle)
     position = fractional_index(pulses, np.array([s.time for s in strokes]))
     weight = np.array([s.weight for s in strokes])
     on_pulse = np.abs(position - np.round(position)) <= C.GRID_TOLERANCE
-    parity = np.round(position[on_pulse]).astype(int) % 2
-    return np.bincount(parity, weights=weight[on_pulse], minlength=2)
+    place = np.round(position[on_pulse]).astype(int) % cycle
+    return np.bincount(place, weights=weight[on_pulse], minlength=cycle)
