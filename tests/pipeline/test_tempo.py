@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,13 @@ from groovesheet_worker.pipeline import rhythm_constants as C
 from groovesheet_worker.pipeline.pulse_evidence import SIXTEENTHS, TRIPLETS
 from groovesheet_worker.pipeline.pulse_tracking import median_bpm
 from groovesheet_worker.pipeline.rhythm_analysis import analyse
-from groovesheet_worker.pipeline.tempo import PulseReading, alternative_level, candidate_tempi, read_pulse
+from groovesheet_worker.pipeline.tempo import (
+    PulseReading,
+    alternative_level,
+    candidate_tempi,
+    compound_level,
+    read_pulse,
+)
 from groovesheet_worker.pipeline.types import Hit
 from tests.pipeline.generated_music import SR, audio_of, groove_piece, hits_of
 from training import notation_pieces
@@ -261,3 +269,38 @@ def test_a_tempo_level_that_reads_almost_as_well_is_offered_as_the_alternative()
     assert alternative_level(best, [best, *far]) is None
     three = [a_reading(40.2, 9.5), a_reading(60.0, 9.0)]
     assert alternative_level(best, [best, *three]) == pytest.approx(1 / 3)
+
+
+def eighths_at(bpm: float, kicks: tuple[int, ...], snares: tuple[int, ...], cycle: int, bars: int = 4):
+    """A cymbal on every pulse at ``bpm``, the kick and snare on these pulses of each ``cycle``, as the
+    analysis sees them, and the pulses."""
+    period = 60.0 / bpm
+    pulses = np.arange(bars * cycle) * period + 0.5
+    hits = [Hit(float(t), "ride", 0.9, 80) for t in pulses]
+    for k, t in enumerate(pulses):
+        if k % cycle in kicks:
+            hits.append(Hit(float(t), "kick", 0.9, 100))
+        if k % cycle in snares:
+            hits.append(Hit(float(t), "snare", 0.9, 110))
+    return analyse(np.zeros(SR // 10), SR, hits), pulses
+
+
+def test_a_compound_grooves_eighths_read_as_quarters_are_written_at_the_dotted_quarter() -> None:
+    """A 12/8 ballad's cymbal on every 8th, the kick on 1, 3 and the last 8th of 3, the snare on 2 and
+    4: at 153 every note is a quarter and kick and snare share one pulse in three; a drummer writes
+    it at 51 in triplets. A waltz (the snare on 2 and 3) and a reading with notes between the
+    pulses keep their tempo."""
+    analysis, pulses = eighths_at(153.0, kicks=(0, 6, 8), snares=(3, 9), cycle=12)
+    fast = PulseReading(153.0, SIXTEENTHS, pulses, score=10.0, evidence={"coarse_notes": 0.95})
+    third = PulseReading(51.0, TRIPLETS, pulses[::3], score=9.0)
+    half = PulseReading(76.5, SIXTEENTHS, pulses[::2], score=9.5)
+    assert compound_level(analysis, fast, [fast, third, half]) is third
+    assert compound_level(analysis, fast, [fast, half]) is fast  # no dotted-quarter reading to go to
+    in_sixteenths = PulseReading(51.0, SIXTEENTHS, pulses[::3], score=9.0)
+    assert compound_level(analysis, fast, [fast, in_sixteenths]) is fast
+    busier = replace(fast, evidence={"coarse_notes": C.QUARTER_NOTE_SHARE - 0.1})
+    assert compound_level(analysis, busier, [busier, third]) is busier
+
+    waltz, pulses = eighths_at(153.0, kicks=(0,), snares=(1, 2), cycle=3, bars=16)
+    fast = PulseReading(153.0, SIXTEENTHS, pulses, score=10.0, evidence={"coarse_notes": 1.0})
+    assert compound_level(waltz, fast, [fast, PulseReading(51.0, TRIPLETS, pulses[::3], score=9.0)]) is fast

@@ -119,6 +119,10 @@ COARSE_GAP = 0.9
 QUARTER_NOTE_READING_MIN_BPM = 180.0
 QUARTER_NOTE_SHARE = 0.75
 ALTERNATE_PULSE_SHARE = 0.8
+# A reading whose notes are nearly all quarters (QUARTER_NOTE_SHARE) and whose kick and backbeat put
+# this share of their weight together on one pulse in three is read at a third of the tempo, in
+# 8th-note triplets (tempo.compound_level): a 12/8 ballad's 8ths are not quarters at 150.
+GROUPED_IN_THREES_SHARE = 0.6
 # The backbeat: main snares, or the pedal hi-hat when fewer snares than this are played.
 MIN_BACKBEAT_STROKES = 4
 # A pulse carries the backbeat when the backbeat's weight on it is at least this share of a typical

@@ -27,7 +27,8 @@ from the classified hits:
 
 A fast winner whose notes are nearly all quarters, with the kick on every other pulse, gives way to
 its half, where they are 8ths and the kick is on every beat (``eighth_note_level``: a polka is not a
-backbeat at 240).
+backbeat at 240); one whose kick and backbeat land together on every third pulse gives way to its
+third, divided in triplets (``compound_level``: a 12/8 ballad whose cymbal plays only the 8ths).
 
 The winning reading's pulses follow the drummer's drift (a dynamic-programming tracker held loosely
 to the tempo, then smoothed over a few pulses), unless an even grid at its tempo or near it sits
@@ -56,6 +57,7 @@ from groovesheet_worker.pipeline.pulse_evidence import (
     SIXTEENTHS,
     TRIPLETS,
     grid_offsets,
+    in_tempo_range,
     level_score,
     pulse_evidence,
     reading_features,
@@ -68,7 +70,12 @@ from groovesheet_worker.pipeline.pulse_tracking import (
     median_bpm,
     track_pulses,
 )
-from groovesheet_worker.pipeline.rhythm_analysis import KICK, RhythmAnalysis, weight_on_alternate_pulses
+from groovesheet_worker.pipeline.rhythm_analysis import (
+    KICK,
+    RhythmAnalysis,
+    weight_by_pulse_in_cycle,
+    weight_on_alternate_pulses,
+)
 from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
 
@@ -120,6 +127,7 @@ def read_pulse(
     readings = [steadier_level(analysis, envelope, r) if id(r) in contenders else r for r in tracked]
     readings += _relatives_of_the_best(analysis, envelope, readings, subdivision_hint)
     best = eighth_note_level(analysis, max(readings, key=lambda r: r.score), readings)
+    best = compound_level(analysis, best, readings)
     chosen = replace(
         steadier_grid(analysis, envelope, best), alternative_ratio=alternative_level(best, readings)
     )
@@ -145,6 +153,40 @@ def eighth_note_level(
         return best
     halves = [r for r in readings if at_ratio(r, best, 0.5)]
     return max(halves, key=lambda r: r.score) if halves else best
+
+
+def compound_level(
+    analysis: RhythmAnalysis, best: PulseReading, readings: list[PulseReading]
+) -> PulseReading:
+    """``best``, or the best reading at a third of its tempo, its pulse divided in three, when
+    ``best``'s notes are nearly all quarters (QUARTER_NOTE_SHARE) and the kick and the backbeat land
+    together on every third of its pulses (``grouped_in_threes``).
+
+    A slow 12/8 or 6/8 groove whose cymbal plays just the 8ths, with no triplet inside them to hear,
+    reads as a run of quarters at three times its pulse, and the score can prefer that (the kick's
+    strokes on the last 8th of a beat are then on the pulse too); a drummer charts it at the dotted
+    quarter, in 8th-note triplets. A waltz keeps its tempo: its snare plays on 2 and 3, not with the
+    kick on 1.
+    """
+    coarse = best.evidence.get("coarse_notes", 0.0)
+    if coarse < C.QUARTER_NOTE_SHARE or not grouped_in_threes(analysis, best.pulses):
+        return best
+    thirds = [
+        r
+        for r in readings
+        if at_ratio(r, best, 1 / 3) and r.subdivision == TRIPLETS and in_tempo_range(r.bpm)
+    ]
+    return max(thirds, key=lambda r: r.score) if thirds else best
+
+
+def grouped_in_threes(analysis: RhythmAnalysis, pulses: np.ndarray) -> bool:
+    """True when the kick and the backbeat strokes on ``pulses`` fall together on one pulse in three: at
+    least GROUPED_IN_THREES_SHARE of their weight on pulses 0, 3, 6, ... (or 1, 4, 7, ..., or 2, 5, 8, ...)."""
+    strokes = analysis.of_role(KICK) + analysis.backbeat_strokes()
+    if len(strokes) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
+        return False
+    shares = weight_by_pulse_in_cycle(strokes, pulses, 3)
+    return bool(shares.sum() > 0 and shares.max() >= C.GROUPED_IN_THREES_SHARE * shares.sum())
 
 
 def kick_on_alternate_pulses(analysis: RhythmAnalysis, pulses: np.ndarray) -> bool:
