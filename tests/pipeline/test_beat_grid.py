@@ -144,6 +144,20 @@ def test_a_fast_punk_beat_with_the_kick_on_every_quarter_keeps_its_tempo() -> No
     assert grid.time_signature == "4/4"
 
 
+@pytest.mark.parametrize(
+    ("style", "bpm"), [("jazz ride", 72.0), ("shuffle", 84.0), ("12/8 ballad", 90.0), ("6/8", 80.0)]
+)
+def test_a_slow_swing_is_written_in_four_and_a_slow_compound_groove_in_eighths(
+    style: str, bpm: float
+) -> None:
+    """A pulse divided in three below COMPOUND_MAX_PULSE_BPM: a jazz ride or a shuffle skips the
+    middle triplet (4/4 with triplets, not 6/8 or 12/8), a 12/8 or 6/8 groove's cymbal plays all three."""
+    piece = groove_piece(style, 3, bpm=bpm)
+    grid = read(piece)
+    assert grid.time_signature == piece.score.time_signature
+    assert grid.bpm == pytest.approx(bpm, rel=0.02)
+
+
 def test_only_a_tempo_the_uploader_can_ask_for_is_offered() -> None:
     four_four, seven_eight, six_eight = Meter(4, 4), Meter(7, 8), Meter(6, 8)
     assert offered_alternative_bpm(120.0, 2.0, four_four) == 240.0

@@ -13,8 +13,9 @@ bar length, in pulses, after which the pattern repeats about as well as it ever 
   two-pulse groove is 6/8.
 - 1 pulse (every pulse alike): nothing in the groove marks a bar, so 4/4, or 6/8 when compound.
 
-A pulse divided in three is compound (6/8, 12/8) when it is slower than COMPOUND_MAX_PULSE_BPM;
-faster, it is a shuffle or a jazz ride, written in x/4 with triplets. Downbeat placement and the
+A pulse divided in three is compound (6/8, 12/8) when it is slower than COMPOUND_MAX_PULSE_BPM and
+its cymbal plays the middle triplet too; faster, or swung (the cymbal on the first and last triplet
+only), it is a shuffle or a jazz ride, written in x/4 with triplets. Downbeat placement and the
 pickup are ``downbeat.py``'s.
 """
 
@@ -56,7 +57,7 @@ class MeterReading:
 
 def choose_meter(analysis: RhythmAnalysis, reading: PulseReading) -> MeterReading:
     """The meter of the groove on ``reading``'s pulses (see the module docstring)."""
-    compound = reading.subdivision == TRIPLETS and reading.bpm < C.COMPOUND_MAX_PULSE_BPM
+    compound = is_compound(reading)
     matrix = groove_matrix(reading.pulses, analysis, reading.subdivision)
     periods = TRIPLE_PERIODS if reading.subdivision == TRIPLETS else DUPLE_PERIODS
     scores = {p: repetition(matrix, p, reading.subdivision) for p in periods}
@@ -76,6 +77,25 @@ def choose_meter(analysis: RhythmAnalysis, reading: PulseReading) -> MeterReadin
         period = 2
     evidence["two_beat_bar"] = float(two_beat_bar)
     return hinted_meter(meter_for_period(period, compound, two_beat_bar, reading.bpm), reading, evidence)
+
+
+def is_compound(reading: PulseReading) -> bool:
+    """True when ``reading``'s pulse is a compound meter's dotted quarter: divided in three, slower
+    than COMPOUND_MAX_PULSE_BPM, and not swung (``swung``)."""
+    return reading.subdivision == TRIPLETS and reading.bpm < C.COMPOUND_MAX_PULSE_BPM and not swung(reading)
+
+
+def swung(reading: PulseReading) -> bool:
+    """True when the time-keeping cymbal plays a swing on ``reading``'s triplets: at least
+    SWING_OUTER_SHARE of its weight on the first and the last triplet of the pulse, at most
+    SWING_MIDDLE_SHARE on the middle one.
+
+    A compound meter's cymbal plays all three 8ths of a dotted quarter; a swing or a shuffle skips
+    the middle triplet, and a drummer writes it in x/4 with triplets however slow it is (jazz at 94
+    is not 6/8).
+    """
+    first, middle, last = (reading.evidence.get(f"time@{k}/{TRIPLETS}", 0.0) for k in range(TRIPLETS))
+    return first + last >= C.SWING_OUTER_SHARE and middle <= C.SWING_MIDDLE_SHARE
 
 
 def groove_period(scores: dict[float, float]) -> float:

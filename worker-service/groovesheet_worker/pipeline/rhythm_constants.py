@@ -270,6 +270,12 @@ MIN_SECTION_BARS = 2
 # A beat divided in three with a pulse slower than this is compound (6/8, 12/8); faster, it is a
 # shuffle written in x/4 with triplets.
 COMPOUND_MAX_PULSE_BPM = 96.0
+# ... unless it is swung (meter.swung): the time-keeping cymbal has at least SWING_OUTER_SHARE of its
+# weight on the first and last triplets of the pulse and at most SWING_MIDDLE_SHARE on the middle one.
+# The four sets' readings in triplets: swing and shuffle patterns 0.00-0.03 on the middle triplet from
+# both kinds of hits, compound grooves (generated 6/8 and 12/8, GMD's triplet-feel rock) 0.18-0.38.
+SWING_OUTER_SHARE = 0.5
+SWING_MIDDLE_SHARE = 0.1
 # The groove's period is the shortest bar length whose repetition score is within this of the best.
 # Chosen on the fit set's compound pieces (bench/eval_notation.py --set fit): how much better a 12/8
 # ballad repeats over four pulses than over two is +0.044 to +0.087, a 6/8 groove's -0.014 to +0.009
