@@ -131,7 +131,8 @@ gated reverb on the snare and toms, a compressed kick, brightened cymbals, the s
 kick and tom strokes (not labelled as snares), and kick-snare unisons or four on the floor added.
 Peaks of two articulations of one drum within 30 ms ({_same_drum_text()})
 keep only the surer one, a pedal hi-hat evenly between two closed hi-hats of a steady stream is
-written closed, a ride heard with a closed hi-hat gives way to it, and a kick peak within 70 ms
+written closed, a ride heard with a closed hi-hat gives way to it, a faint cross-stick (below 0.25)
+heard with a hi-hat or ride stroke twice as sure gives way to it, and a kick peak within 70 ms
 after one 1.5 times as sure is that stroke's echo, dropped (`hitnet/peaks.py`).
 
 ## Classes and thresholds

@@ -6,6 +6,8 @@ import numpy as np
 
 from groovesheet_worker.hitnet.peaks import (
     ECHO_SECONDS,
+    FAINT_ACTIVATION,
+    FAINT_RATIO,
     MIN_GAP_FRAMES,
     SAME_DRUM_FRAMES,
     STREAM_MAX_GAP_SECONDS,
@@ -140,6 +142,25 @@ def test_a_ride_heard_with_a_closed_hi_hat_gives_way() -> None:
     picked = [(round(p.time * 100), p.cls) for p in pick_peaks(act, np.zeros_like(act), [0.5] * 3, rules)]
     assert picked == [(10, 0), (30, 1), (30, 2), (50, 1), (53, 0)]
     assert len(pick_peaks(act, np.zeros_like(act), [0.5] * 3)) == 6
+
+
+def test_a_faint_cross_stick_under_a_sure_cymbal_stroke_gives_way() -> None:
+    """A stick on a recorded hi-hat or ride clicks like a cross-stick: a faint cross-stick peak with a
+    cymbal peak twice as sure is that click; a sure one, or a faint one beside a faint cymbal or
+    alone, is played."""
+    classes = ("hihat_closed", "cross_stick", "ride")
+    rules = peak_rules(classes)
+    assert rules.faint_yields == ((1, 0), (1, 2))
+    act = np.zeros((120, 3), dtype=np.float32)
+    act[10, 0], act[11, 1] = 0.8, 0.2  # faint, a sure hi-hat with it: dropped
+    act[30, 2], act[30, 1] = 0.7, 0.2  # faint, a sure ride with it: dropped
+    act[50, 0], act[50, 1] = 0.8, 0.6  # a sure cross-stick with the hi-hat: a bossa's 2 and 4
+    act[70, 0], act[70, 1] = 0.3, 0.2  # faint beside a faint hi-hat: kept
+    act[90, 1] = 0.2  # faint and alone: kept
+    act[110, 0], act[110 - SAME_DRUM_FRAMES, 1] = 0.8, 0.2  # further apart than the window: kept
+    picked = [(round(p.time * 100), p.cls) for p in pick_peaks(act, np.zeros_like(act), [0.15] * 3, rules)]
+    assert picked == [(10, 0), (30, 2), (50, 0), (50, 1), (70, 0), (70, 1), (90, 1), (107, 1), (110, 0)]
+    assert FAINT_ACTIVATION <= 0.3 and FAINT_RATIO <= 0.5
 
 
 def test_a_kicks_echo_is_dropped_and_a_drummers_double_stays() -> None:
