@@ -73,8 +73,8 @@ from groovesheet_worker.pipeline.pulse_tracking import (
 from groovesheet_worker.pipeline.rhythm_analysis import (
     KICK,
     RhythmAnalysis,
+    Stroke,
     weight_by_pulse_in_cycle,
-    weight_on_alternate_pulses,
 )
 from groovesheet_worker.pipeline.tempo_steps import follow_tempo_steps, section_analysis
 from groovesheet_worker.pipeline.time_signature import Meter
@@ -183,20 +183,22 @@ def grouped_in_threes(analysis: RhythmAnalysis, pulses: np.ndarray) -> bool:
     """True when the kick and the backbeat strokes on ``pulses`` fall together on one pulse in three: at
     least GROUPED_IN_THREES_SHARE of their weight on pulses 0, 3, 6, ... (or 1, 4, 7, ..., or 2, 5, 8, ...)."""
     strokes = analysis.of_role(KICK) + analysis.backbeat_strokes()
-    if len(strokes) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
-        return False
-    shares = weight_by_pulse_in_cycle(strokes, pulses, 3)
-    return bool(shares.sum() > 0 and shares.max() >= C.GROUPED_IN_THREES_SHARE * shares.sum())
+    return on_one_pulse_in(strokes, pulses, 3, C.GROUPED_IN_THREES_SHARE)
 
 
 def kick_on_alternate_pulses(analysis: RhythmAnalysis, pulses: np.ndarray) -> bool:
     """True when the kicks on ``pulses`` fall on every other one: at least ALTERNATE_PULSE_SHARE of
     their weight on the odd pulses, or on the even ones."""
-    kicks = analysis.of_role(KICK)
-    if len(kicks) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
+    return on_one_pulse_in(analysis.of_role(KICK), pulses, 2, C.ALTERNATE_PULSE_SHARE)
+
+
+def on_one_pulse_in(strokes: list[Stroke], pulses: np.ndarray, cycle: int, share: float) -> bool:
+    """True when at least ``share`` of the weight of ``strokes`` on ``pulses`` falls on one pulse in
+    every ``cycle`` (``weight_by_pulse_in_cycle``); never with fewer than MIN_BACKBEAT_STROKES strokes."""
+    if len(strokes) < C.MIN_BACKBEAT_STROKES or len(pulses) < 2:
         return False
-    shares = weight_on_alternate_pulses(kicks, pulses)
-    return bool(shares.sum() > 0 and shares.max() >= C.ALTERNATE_PULSE_SHARE * shares.sum())
+    shares = weight_by_pulse_in_cycle(strokes, pulses, cycle)
+    return bool(shares.sum() > 0 and shares.max() >= share * shares.sum())
 
 
 def with_tempo_steps(
